@@ -1,0 +1,60 @@
+namespace Anima.Abstractions;
+
+/// <summary>
+/// One user's companion: persona, conversation, mood and settings. Keyed by the authenticated user's id;
+/// every change to a companion goes through its grain, so one user's turns are serialized here.
+/// </summary>
+public interface ICompanionGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Stores the user's message durably, then streams the reply. The first event is always
+    /// <see cref="ReplyEventKind.Accepted"/> once the message is stored; validation failures throw
+    /// <see cref="CompanionException"/> before anything is stored. Cancelling (or disposing the stream)
+    /// stops generation and stores the partial reply as <see cref="TurnStatus.Interrupted"/>.
+    /// </summary>
+    IAsyncEnumerable<ReplyEvent> SendAsync(string text, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts the first-boot conversation: the companion greets the user in <paramref name="language"/>
+    /// ("en" or "ko"). Only valid before the companion has said anything.
+    /// </summary>
+    IAsyncEnumerable<ReplyEvent> BeginAsync(string language, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of history, newest last, older than <paramref name="beforeTurnId"/> when given.</summary>
+    Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default);
+
+    Task<CompanionSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default);
+
+    Task<CompanionSettings> UpdateSettingsAsync(CompanionSettings settings, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's mood over time (oldest first), from <paramref name="since"/>.</summary>
+    Task<IReadOnlyList<MoodPoint>> GetMoodAsync(DateTimeOffset since, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A request the companion refuses, with a stable <see cref="Code"/> (see <see cref="ReplyErrorCodes"/>).</summary>
+[GenerateSerializer]
+public sealed class CompanionException : Exception
+{
+    public CompanionException()
+    {
+    }
+
+    public CompanionException(string message)
+        : base(message)
+    {
+    }
+
+    public CompanionException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public CompanionException(string code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
+    [Id(0)]
+    public string Code { get; init; } = "error";
+}

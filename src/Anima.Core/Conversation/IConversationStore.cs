@@ -1,0 +1,26 @@
+using Anima.Abstractions;
+
+namespace Anima.Core.Conversation;
+
+/// <summary>
+/// The durable log of each user's conversation. Turns are appended (a user's message is written before
+/// the reply starts) and a reply is updated once when it ends. Every member is scoped to one user.
+/// </summary>
+public interface IConversationStore
+{
+    Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the final text and status of a turn (a reply that finished, was interrupted or failed).</summary>
+    Task UpdateAsync(string userId, long turnId, string text, TurnStatus status, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> turns older than <paramref name="beforeTurnId"/> (or the newest), oldest first.</summary>
+    Task<ConversationPage> GetPageAsync(string userId, int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default);
+
+    Task<int> CountAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>The perceived valence and arousal of the user's turns since <paramref name="since"/>, oldest first.</summary>
+    Task<IReadOnlyList<MoodPoint>> GetMoodAsync(string userId, DateTimeOffset since, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks replies left <see cref="TurnStatus.Streaming"/> by a crash as interrupted; returns how many.</summary>
+    Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default);
+}

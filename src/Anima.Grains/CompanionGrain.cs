@@ -1,0 +1,355 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Anima.Abstractions;
+using Anima.Core.Conversation;
+using Anima.Core.Mind;
+using Anima.Core.Persona;
+using Anima.Core.Prompting;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Anima.Grains;
+
+/// <summary>
+/// One user's companion. A turn: validate → store the user's message (durable before anything else) →
+/// perceive → compose the prompt → stream the mind's reply → store the reply (complete, interrupted or
+/// failed, with whatever text was produced). Only one reply is written at a time per companion.
+/// </summary>
+public sealed partial class CompanionGrain(
+    [PersistentState("companion", StorageNames.Companions)] IPersistentState<CompanionState> state,
+    IConversationStore conversations,
+    IMind mind,
+    PromptComposer composer,
+    IEnumerable<IMessagePerceiver> perceivers,
+    IOptions<CompanionOptions> options,
+    TimeProvider timeProvider,
+    ILogger<CompanionGrain> logger) : Grain, ICompanionGrain
+{
+    private readonly CompanionOptions _options = options.Value;
+    private readonly IMessagePerceiver? _perceiver = perceivers.FirstOrDefault();
+    private readonly List<ConversationTurn> _recent = [];
+    private int _turnCount;
+
+    // Set while a reply is being written. Grain calls interleave between the steps of a streamed
+    // reply (Orleans' enumeration calls are AlwaysInterleave), so this guard is what keeps two
+    // concurrent sends from writing two replies into one conversation.
+    private CancellationTokenSource? _activeReply;
+
+    private ConversationTurn? _lastStoredReply;
+
+    private string UserId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A reply left "streaming" by a crashed node is marked interrupted, so history never shows a
+        // reply that claims to still be in progress.
+        await conversations.RecoverStreamingAsync(UserId, cancellationToken);
+        var page = await conversations.GetPageAsync(UserId, _options.RecentTurns, cancellationToken: cancellationToken);
+        _recent.AddRange(page.Turns);
+        _turnCount = await conversations.CountAsync(UserId, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<ReplyEvent> SendAsync(string text, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        text = (text ?? string.Empty).Trim();
+        if (text.Length == 0)
+        {
+            throw new CompanionException(ReplyErrorCodes.EmptyMessage, "The message is empty.");
+        }
+
+        if (text.Length > _options.MaximumMessageLength)
+        {
+            throw new CompanionException(ReplyErrorCodes.MessageTooLong, $"The message has {text.Length} characters; the limit is {_options.MaximumMessageLength}.");
+        }
+
+        using var reply = BeginReply(cancellationToken);
+        var language = Languages.Detect(text, state.State.Profile.Language);
+        var emotion = state.State.Settings.PerceptionEnabled ? _perceiver?.Perceive(text) : null;
+        var userTurn = await conversations.AppendAsync(UserId, TurnRole.User, text, TurnStatus.Complete, timeProvider.GetUtcNow(), emotion, CancellationToken.None);
+        Remember(userTurn);
+        yield return new ReplyEvent(ReplyEventKind.Accepted, TurnId: userTurn.Id);
+        if (emotion is not null)
+        {
+            yield return new ReplyEvent(ReplyEventKind.Perceived, Emotion: emotion);
+        }
+
+        if (mind.Client is not { } client)
+        {
+            LogNoMind(logger, UserId);
+            yield return new ReplyEvent(ReplyEventKind.Error, "No mind is connected, so I can't answer yet. Your message is saved.", ErrorCode: ReplyErrorCodes.MindUnavailable);
+            yield break;
+        }
+
+        string? instruction = null;
+        if (!state.State.Profile.IsNamed)
+        {
+            state.State.FirstMeetingUserTurns++;
+            if (state.State.FirstMeetingUserTurns == 1 && state.State.Profile.UserName is null)
+            {
+                // The first answer of the first meeting is usually the user's name; the persona asks for it.
+                state.State.Profile = state.State.Profile with { UserName = GuessUserName(text) };
+            }
+
+            if (state.State.FirstMeetingUserTurns >= _options.NameAfterUserTurns)
+            {
+                var named = await TryChooseNameAsync(client, language, reply.Token);
+                if (named is not null)
+                {
+                    instruction = PersonaPrompt.Naming(named.Value.Name, named.Value.Reason);
+                    yield return new ReplyEvent(ReplyEventKind.Named, named.Value.Name);
+                }
+            }
+
+            instruction ??= PersonaPrompt.FirstMeeting(language, state.State.FirstMeetingUserTurns);
+            await state.WriteStateAsync(CancellationToken.None);
+        }
+
+        var context = new TurnContext(UserId, text, language, state.State.Profile, state.State.Settings, emotion, timeProvider.GetUtcNow());
+        var history = _recent.Take(_recent.Count - 1).ToList();
+        var messages = await composer.ComposeAsync(context, history, instruction, _turnCount, _options.HistoryTokenBudget, reply.Token);
+        await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Token))
+        {
+            yield return replyEvent;
+        }
+    }
+
+    public async IAsyncEnumerable<ReplyEvent> BeginAsync(string language, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!Languages.IsSupported(language))
+        {
+            throw new CompanionException("unsupported-language", $"Language '{language}' is not supported; use 'en' or 'ko'.");
+        }
+
+        if (_turnCount > 0 || state.State.Profile.IsNamed)
+        {
+            throw new CompanionException("already-begun", "This companion has already met its user.");
+        }
+
+        using var reply = BeginReply(cancellationToken);
+        if (mind.Client is not { } client)
+        {
+            yield return new ReplyEvent(ReplyEventKind.Error, "No mind is connected, so I can't speak yet.", ErrorCode: ReplyErrorCodes.MindUnavailable);
+            yield break;
+        }
+
+        state.State.Profile = state.State.Profile with { Language = language, MetAt = state.State.Profile.MetAt ?? timeProvider.GetUtcNow() };
+        await state.WriteStateAsync(CancellationToken.None);
+        var opening = language == Languages.Korean ? "(사용자가 방금 당신을 처음으로 켰습니다.)" : "(The user has just switched you on for the first time.)";
+        var context = new TurnContext(UserId, opening, language, state.State.Profile, state.State.Settings, null, timeProvider.GetUtcNow());
+        var messages = await composer.ComposeAsync(context, [], PersonaPrompt.FirstMeeting(language, 0), 0, _options.HistoryTokenBudget, reply.Token);
+        await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Token))
+        {
+            yield return replyEvent;
+        }
+    }
+
+    public Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default)
+    {
+        limit = Math.Clamp(limit, 1, 500);
+        if (beforeTurnId is null && limit <= _recent.Count && !_recent.Exists(turn => turn.Status == TurnStatus.Streaming))
+        {
+            return Task.FromResult(new ConversationPage(_recent.GetRange(_recent.Count - limit, limit), _turnCount > limit));
+        }
+
+        return conversations.GetPageAsync(UserId, limit, beforeTurnId, cancellationToken);
+    }
+
+    public Task<CompanionSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new CompanionSnapshot(state.State.Profile, state.State.Settings, _turnCount, _activeReply is not null, null));
+
+    public async Task<CompanionSettings> UpdateSettingsAsync(CompanionSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.PreferredLanguage is not null && !Languages.IsSupported(settings.PreferredLanguage))
+        {
+            throw new CompanionException("unsupported-language", $"Language '{settings.PreferredLanguage}' is not supported; use 'en' or 'ko'.");
+        }
+
+        state.State.Settings = settings;
+        if (settings.PreferredLanguage is { } language)
+        {
+            state.State.Profile = state.State.Profile with { Language = language };
+        }
+
+        await state.WriteStateAsync(cancellationToken);
+        return settings;
+    }
+
+    public Task<IReadOnlyList<MoodPoint>> GetMoodAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        conversations.GetMoodAsync(UserId, since, cancellationToken);
+
+    private ActiveReply BeginReply(CancellationToken cancellationToken)
+    {
+        if (_activeReply is not null)
+        {
+            throw new CompanionException(ReplyErrorCodes.Busy, "A reply is already being written; wait for it to finish or stop it first.");
+        }
+
+        _activeReply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        return new ActiveReply(this, _activeReply);
+    }
+
+    private async IAsyncEnumerable<ReplyEvent> StreamReplyAsync(IChatClient client, List<ChatMessage> messages, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        var status = TurnStatus.Streaming;
+        string? errorCode = null;
+        using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        watchdog.CancelAfter(_options.FirstTokenTimeout);
+        var chatOptions = new ChatOptions { MaxOutputTokens = _options.MaximumReplyTokens, Temperature = 0.8f };
+        try
+        {
+            await using var updates = client.GetStreamingResponseAsync(messages, chatOptions, watchdog.Token).GetAsyncEnumerator(watchdog.Token);
+            while (status == TurnStatus.Streaming)
+            {
+                string? piece = null;
+                try
+                {
+                    if (!await updates.MoveNextAsync())
+                    {
+                        status = TurnStatus.Complete;
+                        break;
+                    }
+
+                    piece = updates.Current.Text;
+                    watchdog.CancelAfter(_options.TokenGapTimeout);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    status = TurnStatus.Interrupted;
+                }
+                catch (OperationCanceledException)
+                {
+                    status = TurnStatus.Failed;
+                    errorCode = ReplyErrorCodes.MindTimeout;
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    LogMindFailed(logger, UserId, exception);
+                    status = TurnStatus.Failed;
+                    errorCode = ReplyErrorCodes.MindFailed;
+                }
+
+                if (!string.IsNullOrEmpty(piece))
+                {
+                    text.Append(piece);
+                    yield return ReplyEvent.Token(piece);
+                }
+            }
+        }
+        finally
+        {
+            // Reached on completion, on failure, and when the caller stops enumerating (the user pressed
+            // stop or went away): whatever was produced is stored, marked by how it ended.
+            if (status == TurnStatus.Streaming)
+            {
+                status = TurnStatus.Interrupted;
+            }
+
+            if (text.Length > 0 || status != TurnStatus.Interrupted)
+            {
+                var turn = await conversations.AppendAsync(UserId, TurnRole.Companion, text.ToString().Trim(), status, timeProvider.GetUtcNow(), cancellationToken: CancellationToken.None);
+                Remember(turn);
+                _lastStoredReply = turn;
+            }
+        }
+
+        if (errorCode is not null)
+        {
+            yield return new ReplyEvent(ReplyEventKind.Error, errorCode == ReplyErrorCodes.MindTimeout ? "The mind took too long to answer." : "The mind failed while answering.", _lastStoredReply?.Id ?? 0, status, errorCode);
+        }
+
+        yield return new ReplyEvent(ReplyEventKind.Completed, TurnId: _lastStoredReply?.Id ?? 0, Status: status);
+    }
+
+    private async Task<(string Name, string Reason)?> TryChooseNameAsync(IChatClient client, string language, CancellationToken cancellationToken)
+    {
+        var conversation = PromptComposer.SelectHistory(_recent, _options.HistoryTokenBudget).ToList();
+        try
+        {
+            var (name, reason) = await CompanionNamer.ChooseAsync(client, conversation, language, cancellationToken);
+            state.State.Profile = state.State.Profile with { Name = name, NameReason = reason };
+            return (name, reason);
+        }
+        catch (FormatException exception)
+        {
+            // The companion keeps getting to know the user and tries again on the next message.
+            LogNamingFailed(logger, UserId, exception);
+            return null;
+        }
+    }
+
+    private void Remember(ConversationTurn turn)
+    {
+        _recent.Add(turn);
+        _turnCount++;
+        if (_recent.Count > _options.RecentTurns)
+        {
+            _recent.RemoveRange(0, _recent.Count - _options.RecentTurns);
+        }
+    }
+
+    /// <summary>A short first answer like "I'm Mina" or "민아예요" gives the user's name; anything longer is left alone.</summary>
+    internal static string? GuessUserName(string text)
+    {
+        var words = text.Trim().TrimEnd('.', '!', '~').Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string? candidate = words switch
+        {
+            [var only] => only,
+            ["I'm" or "Im" or "Call" or "call", var name] => name,
+            ["I" or "i", "am", var name] => name,
+            ["It's" or "it's", var name] => name,
+            ["My" or "my", "name", "is", var name] => name,
+            ["저는" or "나는" or "제", .. var rest] when rest.Length == 1 => rest[0],
+            _ => null,
+        };
+        if (candidate is null)
+        {
+            return null;
+        }
+
+        foreach (var suffix in (string[])["이에요", "예요", "입니다", "이야", "야", "요", "라고 해요"])
+        {
+            if (candidate.Length > suffix.Length + 1 && candidate.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                candidate = candidate[..^suffix.Length];
+                break;
+            }
+        }
+
+        candidate = candidate.Trim(',', '.', '!', '?');
+        return candidate.Length is > 0 and <= 30 && candidate.All(char.IsLetter) ? candidate : null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Companion {UserId}: no mind is connected; the message was stored without a reply.")]
+    private static partial void LogNoMind(ILogger logger, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the mind failed while answering.")]
+    private static partial void LogMindFailed(ILogger logger, string userId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the mind's name choice was not usable; will try again next turn.")]
+    private static partial void LogNamingFailed(ILogger logger, string userId, Exception exception);
+
+    /// <summary>Clears the busy guard when a reply ends, however it ends.</summary>
+    private readonly struct ActiveReply(CompanionGrain grain, CancellationTokenSource source) : IDisposable
+    {
+        public CancellationToken Token => source.Token;
+
+        public void Dispose()
+        {
+            if (ReferenceEquals(grain._activeReply, source))
+            {
+                grain._activeReply = null;
+            }
+
+            source.Dispose();
+        }
+    }
+}
+
+/// <summary>Names of the grain storage providers the host must register.</summary>
+public static class StorageNames
+{
+    public const string Companions = "companions";
+}

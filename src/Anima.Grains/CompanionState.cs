@@ -1,0 +1,21 @@
+using Anima.Abstractions;
+
+namespace Anima.Grains;
+
+/// <summary>
+/// What a companion grain persists as its own state. The conversation itself lives in the append-only
+/// <see cref="Core.Conversation.IConversationStore"/>, so this stays small and cheap to write.
+/// </summary>
+[GenerateSerializer]
+public sealed class CompanionState
+{
+    [Id(0)]
+    public CompanionProfile Profile { get; set; } = new(null, null, "en", null, null);
+
+    [Id(1)]
+    public CompanionSettings Settings { get; set; } = new();
+
+    /// <summary>User messages answered during the first meeting, before the companion named itself.</summary>
+    [Id(2)]
+    public int FirstMeetingUserTurns { get; set; }
+}

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Anima.Abstractions;
+using Anima.Core.Conversation;
+using Microsoft.Data.Sqlite;
+
+namespace Anima.Storage;
+
+/// <summary>The conversation log in SQLite: one row per turn, keyed by (user, per-user sequence number).</summary>
+public sealed class SqliteConversationStore(SqliteDatabase database) : IConversationStore
+{
+    public async Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentNullException.ThrowIfNull(text);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO turns (user_id, id, role, text, created_at, status, emotion, valence, arousal)
+            VALUES ($user, (SELECT COALESCE(MAX(id), 0) + 1 FROM turns WHERE user_id = $user), $role, $text, $created, $status, $emotion, $valence, $arousal)
+            RETURNING id;
+            """;
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$role", (int)role);
+        command.Parameters.AddWithValue("$text", text);
+        command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$status", (int)status);
+        command.Parameters.AddWithValue("$emotion", emotion is null ? DBNull.Value : JsonSerializer.Serialize(emotion));
+        command.Parameters.AddWithValue("$valence", emotion is null ? DBNull.Value : emotion.Valence);
+        command.Parameters.AddWithValue("$arousal", emotion is null ? DBNull.Value : emotion.Arousal);
+        var id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return new ConversationTurn(id, role, text, DateTimeOffset.FromUnixTimeMilliseconds(createdAt.ToUnixTimeMilliseconds()), status, emotion);
+    }
+
+    public async Task UpdateAsync(string userId, long turnId, string text, TurnStatus status, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE turns SET text = $text, status = $status WHERE user_id = $user AND id = $id;";
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$id", turnId);
+        command.Parameters.AddWithValue("$text", text);
+        command.Parameters.AddWithValue("$status", (int)status);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            throw new KeyNotFoundException($"Turn {turnId} does not exist for this user.");
+        }
+    }
+
+    public async Task<ConversationPage> GetPageAsync(string userId, int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, role, text, created_at, status, emotion FROM turns
+            WHERE user_id = $user AND id < $before ORDER BY id DESC LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$before", beforeTurnId ?? long.MaxValue);
+        command.Parameters.AddWithValue("$limit", limit + 1);
+        var turns = new List<ConversationTurn>(limit + 1);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                turns.Add(new ConversationTurn(
+                    reader.GetInt64(0),
+                    (TurnRole)reader.GetInt32(1),
+                    reader.GetString(2),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                    (TurnStatus)reader.GetInt32(4),
+                    reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<PerceivedEmotion>(reader.GetString(5))));
+            }
+        }
+
+        var hasMore = turns.Count > limit;
+        if (hasMore)
+        {
+            turns.RemoveAt(turns.Count - 1);
+        }
+
+        turns.Reverse();
+        return new ConversationPage(turns, hasMore);
+    }
+
+    public async Task<int> CountAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM turns WHERE user_id = $user;";
+        command.Parameters.AddWithValue("$user", userId);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<IReadOnlyList<MoodPoint>> GetMoodAsync(string userId, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT created_at, valence, arousal FROM turns
+            WHERE user_id = $user AND role = 0 AND valence IS NOT NULL AND created_at >= $since ORDER BY id;
+            """;
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        var points = new List<MoodPoint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new MoodPoint(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), (float)reader.GetDouble(1), (float)reader.GetDouble(2)));
+        }
+
+        return points;
+    }
+
+    public async Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE turns SET status = $interrupted WHERE user_id = $user AND status = $streaming;";
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$interrupted", (int)TurnStatus.Interrupted);
+        command.Parameters.AddWithValue("$streaming", (int)TurnStatus.Streaming);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

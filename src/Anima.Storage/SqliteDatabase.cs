@@ -1,0 +1,112 @@
+using Microsoft.Data.Sqlite;
+
+namespace Anima.Storage;
+
+/// <summary>
+/// The embedded database: one SQLite file in WAL mode (readers never wait for the writer) with the
+/// schema of accounts, sessions, grain state and conversations. Opening it creates or upgrades the schema.
+/// </summary>
+public sealed class SqliteDatabase
+{
+    private const int SchemaVersion = 1;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            is_admin INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE IF NOT EXISTS sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+        CREATE TABLE IF NOT EXISTS grain_state (
+            grain_id TEXT NOT NULL,
+            state_name TEXT NOT NULL,
+            etag INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (grain_id, state_name)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS turns (
+            user_id TEXT NOT NULL,
+            id INTEGER NOT NULL,
+            role INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            emotion TEXT NULL,
+            valence REAL NULL,
+            arousal REAL NULL,
+            PRIMARY KEY (user_id, id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL) WITHOUT ROWID;
+        """;
+
+    public SqliteDatabase(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Path = System.IO.Path.GetFullPath(path);
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        ConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        Initialize();
+    }
+
+    public string Path { get; }
+
+    public string ConnectionString { get; }
+
+    /// <summary>Opens a pooled connection with foreign keys on and a busy timeout, so concurrent writers queue instead of failing.</summary>
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    private void Initialize()
+    {
+        using var connection = new SqliteConnection(ConnectionString);
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA user_version;";
+            var version = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+            {
+                throw new InvalidOperationException($"The database {Path} was written by a newer Anima (schema {version}; this one knows {SchemaVersion}). Upgrade Anima or point it at another data directory.");
+            }
+
+            using var transaction = connection.BeginTransaction();
+            using var create = connection.CreateCommand();
+            create.Transaction = transaction;
+            create.CommandText = Schema + $"PRAGMA user_version = {SchemaVersion};";
+            create.ExecuteNonQuery();
+            transaction.Commit();
+        }
+        catch (SqliteException exception) when (exception.SqliteErrorCode is 26 or 11)
+        {
+            // SQLITE_NOTADB (26) / SQLITE_CORRUPT (11): never overwrite what might still be recoverable.
+            throw new InvalidOperationException($"The database file {Path} is not a valid Anima database (it may be corrupt). Move it aside to start fresh, or restore it from a backup; Anima will not overwrite it.", exception);
+        }
+    }
+}
