@@ -17,7 +17,7 @@ public sealed class ConsoleProgressBar : IProgress<double>, IDisposable
     private readonly bool _interactive;
     private readonly Stopwatch _stopwatch = Stopwatch.StartNew();
     private readonly Lock _gate = new();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan _lastDraw = TimeSpan.FromDays(-1); // not MinValue: "now - MinValue" overflows on the first report
     private double _last = -1;
     private bool _finished;
 
