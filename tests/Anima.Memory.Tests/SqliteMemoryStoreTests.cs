@@ -1,0 +1,131 @@
+using System.Text;
+using Anima.Memory.Storage;
+
+namespace Anima.Memory.Tests;
+
+/// <summary>The store contract on SQLite, plus what only a file-based store has: missing and corrupt files.</summary>
+public sealed class SqliteMemoryStoreTests : MemoryStoreContractTests
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "anima-memory-tests-" + Guid.NewGuid().ToString("N"));
+
+    private string DatabasePath => Path.Combine(_directory, "nested", "memories.db");
+
+    protected override Task<IMemoryStore> CreateStoreAsync(CancellationToken cancellationToken)
+    {
+        IMemoryStore store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+        return Task.FromResult(store);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Initialize_MissingFileAndFolder_CreatesDatabase()
+    {
+        Assert.True(File.Exists(DatabasePath));
+    }
+
+    [Fact]
+    public async Task Delete_Memory_TextNoLongerInDatabaseFile()
+    {
+        const string Secret = "xylophonicsecretword";
+        var memory = NewMemory(Alice, $"My {Secret} is here");
+        await Store.UpsertAsync(Alice, memory, Token);
+        await Store.UpsertAsync(Alice, NewMemory(Alice, "Something else entirely"), Token);
+        await Store.DeleteAsync(Alice, memory.Id, Token);
+        await Store.DisposeAsync();
+
+        var bytes = await File.ReadAllBytesAsync(DatabasePath, Token);
+        var wal = File.Exists(DatabasePath + "-wal") ? await File.ReadAllBytesAsync(DatabasePath + "-wal", Token) : [];
+
+        Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Secret)));
+        Assert.Equal(-1, wal.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Secret)));
+    }
+
+    [Fact]
+    public async Task Update_CorrectedText_OldTextNoLongerInDatabaseFile()
+    {
+        const string Secret = "exboyfriendnamezorgon";
+        var memory = NewMemory(Alice, $"Her ex is {Secret}");
+        await Store.UpsertAsync(Alice, memory, Token);
+        await Store.UpsertAsync(Alice, NewMemory(Alice, "Another memory"), Token);
+        await Store.UpdateAsync(Alice, memory.Id, new MemoryCorrection { Text = "She does not want to talk about her ex" }, Token);
+        await Store.DisposeAsync();
+
+        var bytes = await File.ReadAllBytesAsync(DatabasePath, Token);
+
+        Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Secret)));
+    }
+
+    [Fact]
+    public async Task Initialize_CorruptFile_MovesItAsideAndStartsEmpty()
+    {
+        var path = Path.Combine(_directory, "corrupt.db");
+        await File.WriteAllTextAsync(path, "this is not a database, just some text that was written over it", Token);
+        await using var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = path }, Time);
+
+        await store.InitializeAsync(Token);
+        await store.UpsertAsync(Alice, NewMemory(Alice, "fresh start"), Token);
+
+        Assert.NotNull(store.CorruptFileMovedTo);
+        Assert.StartsWith(path + ".corrupt-", store.CorruptFileMovedTo, StringComparison.Ordinal);
+        Assert.Equal("this is not a database, just some text that was written over it", await File.ReadAllTextAsync(store.CorruptFileMovedTo, Token));
+        Assert.Equal(1, await store.CountAsync(Alice, cancellationToken: Token));
+    }
+
+    [Fact]
+    public async Task Initialize_CorruptFileWithFailPolicy_ThrowsClearError()
+    {
+        var path = Path.Combine(_directory, "corrupt-fail.db");
+        Directory.CreateDirectory(_directory);
+        await File.WriteAllBytesAsync(path, [.. Enumerable.Range(0, 4096).Select(index => (byte)(index * 7))], Token);
+        await using var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = path, OnCorruption = SqliteCorruptionPolicy.Fail }, Time);
+
+        var exception = await Assert.ThrowsAsync<MemoryStoreCorruptException>(() => store.InitializeAsync(Token));
+
+        Assert.Contains(path, exception.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(path));
+    }
+
+    [Fact]
+    public async Task Initialize_DamagedPagesInRealDatabase_IsDetected()
+    {
+        var path = Path.Combine(_directory, "damaged.db");
+        await using (var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = path }, Time))
+        {
+            await store.InitializeAsync(Token);
+            await store.UpsertManyAsync(Alice, [.. Enumerable.Range(0, 300).Select(index => NewMemory(Alice, $"memory {index} with some padding text to fill pages"))], Token);
+        }
+
+        // Overwrite the middle of the file (b-tree pages) with garbage, keeping the valid header.
+        var bytes = await File.ReadAllBytesAsync(path, Token);
+        for (var index = 4096; index < bytes.Length - 4096; index++)
+        {
+            bytes[index] = 0xA5;
+        }
+
+        await File.WriteAllBytesAsync(path, bytes, Token);
+        await using var reopened = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = path }, Time);
+
+        await reopened.InitializeAsync(Token);
+
+        Assert.NotNull(reopened.CorruptFileMovedTo);
+        Assert.Equal(0, await reopened.CountAsync(Alice, cancellationToken: Token));
+    }
+
+    [Fact]
+    public async Task Operations_BeforeInitialize_ThrowClearError()
+    {
+        await using var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = Path.Combine(_directory, "x.db") }, Time);
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => store.CountAsync(Alice, cancellationToken: Token));
+
+        Assert.Contains("InitializeAsync", exception.Message, StringComparison.Ordinal);
+    }
+}
