@@ -1,0 +1,440 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using Anima.Llm.Gguf;
+using Anima.Llm.Kernels;
+
+namespace Anima.Llm.Inference;
+
+/// <summary>
+/// A Llama-family decoder (llama, qwen2, qwen3) over the memory-mapped tensors of a GGUF file:
+/// RMSNorm, rotary embeddings (normal or NeoX pairing, optional per-dimension frequency factors),
+/// grouped-query attention over a per-session KV cache, SwiGLU feed-forward, q/k/v biases (qwen2),
+/// per-head q/k RMSNorm (qwen3) and tied embeddings. Forward passes on one model are serialized.
+/// </summary>
+public sealed unsafe class TransformerModel : IDisposable
+{
+    /// <summary>Tokens processed per forward step of a long prompt; bounds the scratch memory.</summary>
+    public const int MaximumBatch = 64;
+
+    private readonly GgufFile _file;
+    private readonly bool _ownsFile;
+    private readonly Layer[] _layers;
+    private readonly WeightMatrix _embedding;
+    private readonly WeightMatrix _output;
+    private readonly float[] _outputNorm;
+    private readonly float[] _ropeFrequencies;
+    private readonly Lock _gate = new();
+
+    // Scratch, [MaximumBatch, width] each, pinned.
+    private readonly float[] _x;
+    private readonly float[] _normed;
+    private readonly float[] _query;
+    private readonly float[] _key;
+    private readonly float[] _value;
+    private readonly float[] _attention;
+    private readonly float[] _projected;
+    private readonly float[] _gateBuffer;
+    private readonly float[] _upBuffer;
+    private readonly QuantizedActivations _quantizedEmbedding;
+    private readonly QuantizedActivations _quantizedAttention;
+    private readonly QuantizedActivations _quantizedHidden;
+
+    public TransformerModel(GgufFile file, bool ownsFile = true)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        _file = file;
+        _ownsFile = ownsFile;
+        Config = ModelConfig.FromGguf(file);
+        var config = Config;
+        _embedding = new WeightMatrix(file.GetTensor("token_embd.weight"));
+        _output = file.TryGetTensor("output.weight") is { } output ? new WeightMatrix(output) : _embedding;
+        _outputNorm = Vector(file, "output_norm.weight", config.EmbeddingLength);
+        CheckShape(_embedding, config.EmbeddingLength, config.VocabularySize);
+        CheckShape(_output, config.EmbeddingLength, config.VocabularySize);
+        _layers = new Layer[config.LayerCount];
+        for (var index = 0; index < config.LayerCount; index++)
+        {
+            _layers[index] = new Layer(file, index, config);
+        }
+
+        _ropeFrequencies = new float[config.RopeDimensions / 2];
+        var factors = file.TryGetTensor("rope_freqs.weight")?.ToFloatArray();
+        for (var i = 0; i < _ropeFrequencies.Length; i++)
+        {
+            var frequency = MathF.Pow(config.RopeBase, -2f * i / config.RopeDimensions);
+            _ropeFrequencies[i] = factors is not null && i < factors.Length ? frequency / factors[i] : frequency;
+        }
+
+        float[] Scratch(int width) => GC.AllocateArray<float>(MaximumBatch * width, pinned: true);
+        _x = Scratch(config.EmbeddingLength);
+        _normed = Scratch(config.EmbeddingLength);
+        _query = Scratch(config.QueryDimension);
+        _key = Scratch(config.KeyValueDimension);
+        _value = Scratch(config.KeyValueDimension);
+        _attention = Scratch(config.QueryDimension);
+        _projected = Scratch(config.EmbeddingLength);
+        _gateBuffer = Scratch(config.FeedForwardLength);
+        _upBuffer = Scratch(config.FeedForwardLength);
+        _quantizedEmbedding = new QuantizedActivations(MaximumBatch, RoundUp32(config.EmbeddingLength));
+        _quantizedAttention = new QuantizedActivations(MaximumBatch, RoundUp32(config.QueryDimension));
+        _quantizedHidden = new QuantizedActivations(MaximumBatch, RoundUp32(config.FeedForwardLength));
+        Threads = Environment.ProcessorCount;
+    }
+
+    /// <summary>Opens a GGUF model file.</summary>
+    public static TransformerModel Load(string path)
+    {
+        var file = GgufFile.Open(path);
+        try
+        {
+            return new TransformerModel(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public ModelConfig Config { get; }
+
+    public GgufFile File => _file;
+
+    /// <summary>Threads used by the matrix products and attention (default: all cores).</summary>
+    public int Threads
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    }
+
+    /// <summary>A new conversation state holding at most <paramref name="contextLength"/> tokens (default: the model's, capped at 4096).</summary>
+    public InferenceSession CreateSession(int? contextLength = null)
+    {
+        var length = contextLength ?? Math.Min(Config.ContextLength, 4096);
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 1, nameof(contextLength));
+        return new InferenceSession(Config, length);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="tokens"/> to the session, computing their keys and values; with
+    /// <paramref name="computeLogits"/> fills <see cref="InferenceSession.Logits"/> for the last one.
+    /// </summary>
+    public void Forward(InferenceSession session, ReadOnlySpan<int> tokens, bool computeLogits = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (session.Config != Config)
+        {
+            throw new ArgumentException("The session belongs to another model.", nameof(session));
+        }
+
+        if (tokens.IsEmpty)
+        {
+            throw new ArgumentException("No tokens to process.", nameof(tokens));
+        }
+
+        foreach (var token in tokens)
+        {
+            if ((uint)token >= (uint)Config.VocabularySize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {token} is outside the vocabulary of {Config.VocabularySize}.");
+            }
+        }
+
+        session.EnsureCapacity(session.Length + tokens.Length);
+        lock (_gate)
+        {
+            for (var start = 0; start < tokens.Length; start += MaximumBatch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = Math.Min(MaximumBatch, tokens.Length - start);
+                var last = start + count == tokens.Length;
+                ForwardBatch(session, tokens.Slice(start, count), computeLogits && last);
+                session.Append(tokens.Slice(start, count));
+            }
+        }
+    }
+
+    private void ForwardBatch(InferenceSession session, ReadOnlySpan<int> tokens, bool computeLogits)
+    {
+        var config = Config;
+        var n = tokens.Length;
+        var dimension = config.EmbeddingLength;
+        var position = session.Length;
+        for (var i = 0; i < n; i++)
+        {
+            _embedding.DequantizeRow(tokens[i], _x.AsSpan(i * dimension, dimension));
+        }
+
+        fixed (float* x = _x, normed = _normed, query = _query, key = _key, value = _value, attention = _attention, projected = _projected, gate = _gateBuffer, up = _upBuffer)
+        {
+            for (var l = 0; l < _layers.Length; l++)
+            {
+                var layer = _layers[l];
+                RmsNorm(x, layer.AttentionNorm, normed, n, dimension, config.RmsEpsilon);
+                var quantized = Prepare(_quantizedEmbedding, normed, n, dimension, layer.Query, layer.Key, layer.Value);
+                MatMul.Multiply(layer.Query, normed, quantized, query, n, config.QueryDimension, Threads);
+                MatMul.Multiply(layer.Key, normed, quantized, key, n, config.KeyValueDimension, Threads);
+                MatMul.Multiply(layer.Value, normed, quantized, value, n, config.KeyValueDimension, Threads);
+                AddBias(query, layer.QueryBias, n, config.QueryDimension);
+                AddBias(key, layer.KeyBias, n, config.KeyValueDimension);
+                AddBias(value, layer.ValueBias, n, config.KeyValueDimension);
+                if (layer.QueryNorm is not null)
+                {
+                    RmsNorm(query, layer.QueryNorm, query, n * config.HeadCount, config.HeadDimension, config.RmsEpsilon);
+                }
+
+                if (layer.KeyNorm is not null)
+                {
+                    RmsNorm(key, layer.KeyNorm, key, n * config.KeyValueHeadCount, config.HeadDimension, config.RmsEpsilon);
+                }
+
+                for (var i = 0; i < n; i++)
+                {
+                    Rope(query + i * config.QueryDimension, config.HeadCount, position + i);
+                    Rope(key + i * config.KeyValueDimension, config.KeyValueHeadCount, position + i);
+                }
+
+                var kvDimension = config.KeyValueDimension;
+                new ReadOnlySpan<float>(key, n * kvDimension).CopyTo(session.Keys[l].AsSpan(position * kvDimension));
+                new ReadOnlySpan<float>(value, n * kvDimension).CopyTo(session.Values[l].AsSpan(position * kvDimension));
+                Attend(session, l, query, attention, n, position);
+
+                var attentionQuantized = Prepare(_quantizedAttention, attention, n, config.QueryDimension, layer.AttentionOutput);
+                MatMul.Multiply(layer.AttentionOutput, attention, attentionQuantized, projected, n, dimension, Threads);
+                TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
+
+                RmsNorm(x, layer.FeedForwardNorm, normed, n, dimension, config.RmsEpsilon);
+                quantized = Prepare(_quantizedEmbedding, normed, n, dimension, layer.Gate, layer.Up);
+                var hidden = config.FeedForwardLength;
+                MatMul.Multiply(layer.Gate, normed, quantized, gate, n, hidden, Threads);
+                MatMul.Multiply(layer.Up, normed, quantized, up, n, hidden, Threads);
+                var gateSpan = new Span<float>(gate, n * hidden);
+                var upSpan = new Span<float>(up, n * hidden);
+                // SwiGLU: silu(g)·u = sigmoid(g)·(g·u).
+                TensorPrimitives.Multiply(upSpan, gateSpan, upSpan);
+                TensorPrimitives.Sigmoid(gateSpan, gateSpan);
+                TensorPrimitives.Multiply(gateSpan, upSpan, gateSpan);
+                var hiddenQuantized = Prepare(_quantizedHidden, gate, n, hidden, layer.Down);
+                MatMul.Multiply(layer.Down, gate, hiddenQuantized, projected, n, dimension, Threads);
+                TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
+            }
+
+            if (computeLogits)
+            {
+                var lastRow = x + (n - 1) * dimension;
+                fixed (float* logits = session.Logits)
+                {
+                    RmsNorm(lastRow, _outputNorm, normed, 1, dimension, config.RmsEpsilon);
+                    var quantized = Prepare(_quantizedEmbedding, normed, 1, dimension, _output);
+                    MatMul.Multiply(_output, normed, quantized, logits, 1, config.VocabularySize, Threads);
+                }
+            }
+        }
+    }
+
+    private static QuantizedActivations? Prepare(QuantizedActivations buffer, float* input, int rows, int columns, params ReadOnlySpan<WeightMatrix> consumers)
+    {
+        foreach (var consumer in consumers)
+        {
+            if (consumer.UsesQuantizedActivations)
+            {
+                buffer.Quantize(new ReadOnlySpan<float>(input, rows * columns), rows);
+                return buffer;
+            }
+        }
+
+        return null;
+    }
+
+    private static void RmsNorm(float* input, float[] weight, float* output, int rows, int width, float epsilon)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            var source = new ReadOnlySpan<float>(input + r * width, width);
+            var sumOfSquares = TensorPrimitives.SumOfSquares(source);
+            var scale = 1f / MathF.Sqrt(sumOfSquares / width + epsilon);
+            var target = new Span<float>(output + r * width, width);
+            TensorPrimitives.Multiply(source, scale, target);
+            TensorPrimitives.Multiply(target, weight, target);
+        }
+    }
+
+    private static void AddBias(float* values, float[]? bias, int rows, int width)
+    {
+        if (bias is null)
+        {
+            return;
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            var row = new Span<float>(values + r * width, width);
+            TensorPrimitives.Add(row, bias, row);
+        }
+    }
+
+    /// <summary>Rotates the first RopeDimensions of every head of one token at <paramref name="position"/>.</summary>
+    private void Rope(float* vector, int heads, int position)
+    {
+        var headDimension = Config.HeadDimension;
+        var pairs = _ropeFrequencies.Length;
+        Span<float> cosines = stackalloc float[pairs];
+        Span<float> sines = stackalloc float[pairs];
+        for (var i = 0; i < pairs; i++)
+        {
+            var angle = position * _ropeFrequencies[i];
+            (sines[i], cosines[i]) = MathF.SinCos(angle);
+        }
+
+        var neox = Config.RopeStyle == RopeStyle.Neox;
+        for (var h = 0; h < heads; h++)
+        {
+            var head = vector + h * headDimension;
+            for (var i = 0; i < pairs; i++)
+            {
+                var first = neox ? i : 2 * i;
+                var second = neox ? i + pairs : 2 * i + 1;
+                var a = head[first];
+                var b = head[second];
+                head[first] = a * cosines[i] - b * sines[i];
+                head[second] = a * sines[i] + b * cosines[i];
+            }
+        }
+    }
+
+    /// <summary>Causal grouped-query attention of <paramref name="n"/> new tokens over the cache.</summary>
+    private void Attend(InferenceSession session, int layer, float* query, float* output, int n, int position)
+    {
+        var config = Config;
+        var headDimension = config.HeadDimension;
+        var groupSize = config.HeadCount / config.KeyValueHeadCount;
+        var kvDimension = config.KeyValueDimension;
+        var queryDimension = config.QueryDimension;
+        var scale = 1f / MathF.Sqrt(headDimension);
+        var keys = session.Keys[layer];
+        var values = session.Values[layer];
+        var queryAddress = (nint)query;
+        var outputAddress = (nint)output;
+        ParallelWork.For(n * config.HeadCount, n * config.HeadCount >= 4 ? Threads : 1, item =>
+        {
+            var token = item / config.HeadCount;
+            var head = item % config.HeadCount;
+            var kvHead = head / groupSize;
+            var length = position + token + 1;
+            var q = new ReadOnlySpan<float>((float*)queryAddress + token * queryDimension + head * headDimension, headDimension);
+            var result = new Span<float>((float*)outputAddress + token * queryDimension + head * headDimension, headDimension);
+            var scores = ArrayPool<float>.Shared.Rent(length);
+            try
+            {
+                for (var t = 0; t < length; t++)
+                {
+                    scores[t] = TensorPrimitives.Dot(q, keys.AsSpan(t * kvDimension + kvHead * headDimension, headDimension)) * scale;
+                }
+
+                var weights = scores.AsSpan(0, length);
+                TensorPrimitives.SoftMax(weights, weights);
+                result.Clear();
+                for (var t = 0; t < length; t++)
+                {
+                    TensorPrimitives.MultiplyAdd(values.AsSpan(t * kvDimension + kvHead * headDimension, headDimension), weights[t], result, result);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scores);
+            }
+        });
+    }
+
+    private static int RoundUp32(int value) => (value + 31) / 32 * 32;
+
+    private static void CheckShape(WeightMatrix matrix, int columns, int rows)
+    {
+        if (matrix.Columns != columns || matrix.Rows != rows)
+        {
+            throw new GgufFormatException($"Tensor '{matrix.Name}' is [{matrix.Columns}, {matrix.Rows}]; the model needs [{columns}, {rows}].");
+        }
+    }
+
+    internal static float[] Vector(GgufFile file, string name, int length)
+    {
+        var tensor = file.GetTensor(name);
+        if (tensor.ElementCount != length)
+        {
+            throw new GgufFormatException($"Tensor '{name}' has {tensor.ElementCount} values; the model needs {length}.");
+        }
+
+        return tensor.ToFloatArray();
+    }
+
+    public void Dispose()
+    {
+        if (_ownsFile)
+        {
+            _file.Dispose();
+        }
+    }
+
+    private sealed class Layer
+    {
+        public Layer(GgufFile file, int index, ModelConfig config)
+        {
+            var prefix = $"blk.{index}.";
+            WeightMatrix Matrix(string name, int columns, int rows)
+            {
+                var matrix = new WeightMatrix(file.GetTensor(prefix + name));
+                CheckShape(matrix, columns, rows);
+                return matrix;
+            }
+
+            float[]? Optional(string name, int length) => file.TryGetTensor(prefix + name) is null ? null : Vector(file, prefix + name, length);
+
+            AttentionNorm = Vector(file, prefix + "attn_norm.weight", config.EmbeddingLength);
+            Query = Matrix("attn_q.weight", config.EmbeddingLength, config.QueryDimension);
+            Key = Matrix("attn_k.weight", config.EmbeddingLength, config.KeyValueDimension);
+            Value = Matrix("attn_v.weight", config.EmbeddingLength, config.KeyValueDimension);
+            AttentionOutput = Matrix("attn_output.weight", config.QueryDimension, config.EmbeddingLength);
+            QueryBias = Optional("attn_q.bias", config.QueryDimension);
+            KeyBias = Optional("attn_k.bias", config.KeyValueDimension);
+            ValueBias = Optional("attn_v.bias", config.KeyValueDimension);
+            QueryNorm = Optional("attn_q_norm.weight", config.HeadDimension);
+            KeyNorm = Optional("attn_k_norm.weight", config.HeadDimension);
+            FeedForwardNorm = Vector(file, prefix + "ffn_norm.weight", config.EmbeddingLength);
+            Gate = Matrix("ffn_gate.weight", config.EmbeddingLength, config.FeedForwardLength);
+            Up = Matrix("ffn_up.weight", config.EmbeddingLength, config.FeedForwardLength);
+            Down = Matrix("ffn_down.weight", config.FeedForwardLength, config.EmbeddingLength);
+        }
+
+        public float[] AttentionNorm { get; }
+
+        public WeightMatrix Query { get; }
+
+        public WeightMatrix Key { get; }
+
+        public WeightMatrix Value { get; }
+
+        public WeightMatrix AttentionOutput { get; }
+
+        public float[]? QueryBias { get; }
+
+        public float[]? KeyBias { get; }
+
+        public float[]? ValueBias { get; }
+
+        public float[]? QueryNorm { get; }
+
+        public float[]? KeyNorm { get; }
+
+        public float[] FeedForwardNorm { get; }
+
+        public WeightMatrix Gate { get; }
+
+        public WeightMatrix Up { get; }
+
+        public WeightMatrix Down { get; }
+    }
+}

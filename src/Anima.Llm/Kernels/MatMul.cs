@@ -1,0 +1,132 @@
+using Anima.Llm.Gguf;
+
+namespace Anima.Llm.Kernels;
+
+/// <summary>A weight matrix [Rows, Columns] in any supported type, pointing into a mapped GGUF file.</summary>
+public sealed unsafe class WeightMatrix
+{
+    public WeightMatrix(GgufTensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!GgmlTypeInfo.IsSupported(tensor.Type))
+        {
+            throw new NotSupportedException($"Tensor '{tensor.Name}' has type {tensor.Type}, which this engine does not support (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K).");
+        }
+
+        if (QuantizedDot.UsesQuantizedActivations(tensor.Type) && tensor.Columns % 32 != 0)
+        {
+            throw new NotSupportedException($"Tensor '{tensor.Name}' has rows of {tensor.Columns} values; quantized rows must be a multiple of 32.");
+        }
+
+        Name = tensor.Name;
+        Type = tensor.Type;
+        Data = tensor.Data;
+        Columns = tensor.Columns;
+        Rows = tensor.Rows;
+        RowBytes = GgmlTypeInfo.ByteCount(Type, Columns);
+    }
+
+    public string Name { get; }
+
+    public GgmlType Type { get; }
+
+    public byte* Data { get; }
+
+    public int Rows { get; }
+
+    public int Columns { get; }
+
+    public long RowBytes { get; }
+
+    public bool UsesQuantizedActivations => QuantizedDot.UsesQuantizedActivations(Type);
+
+    /// <summary>Dequantizes row <paramref name="row"/> (an embedding lookup).</summary>
+    public void DequantizeRow(int row, Span<float> output) =>
+        Dequantize.Row(Type, new ReadOnlySpan<byte>(Data + row * RowBytes, (int)RowBytes), output[..Columns]);
+}
+
+/// <summary>
+/// Matrix products <c>output[t, r] = Σ_c weights[r, c] · input[t, c]</c> for a batch of tokens, split
+/// over threads by blocks of weight rows. Each block of rows is multiplied with every token of the
+/// batch while it is in cache, so a long prompt streams the weights from memory once per batch.
+/// </summary>
+public static unsafe class MatMul
+{
+    private const int RowsPerTask = 16;
+    private const int TokensPerTile = 32;
+
+    /// <summary>
+    /// <paramref name="input"/> [tokens, Columns] floats (used by F32/F16/BF16 weights);
+    /// <paramref name="quantized"/> the same rows quantized (used by the integer types);
+    /// <paramref name="output"/> [tokens, outputStride] receives columns 0..Rows-1 of each row.
+    /// </summary>
+    public static void Multiply(WeightMatrix weights, float* input, QuantizedActivations? quantized, float* output, int tokens, int outputStride, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var useQuantized = weights.UsesQuantizedActivations;
+        if (useQuantized && (quantized is null || quantized.Columns != weights.Columns || quantized.Rows < tokens))
+        {
+            throw new ArgumentException($"'{weights.Name}' needs {tokens} rows of quantized activations of {weights.Columns} columns.");
+        }
+
+        var rowBlocks = (weights.Rows + RowsPerTask - 1) / RowsPerTask;
+        var columns = weights.Columns;
+        var type = weights.Type;
+        var data = weights.Data;
+        var rowBytes = weights.RowBytes;
+        var totalRows = weights.Rows;
+
+        void Work(int rowBlock)
+        {
+            var firstRow = rowBlock * RowsPerTask;
+            var lastRow = Math.Min(totalRows, firstRow + RowsPerTask);
+            for (var tile = 0; tile < tokens; tile += TokensPerTile)
+            {
+                var tileEnd = Math.Min(tokens, tile + TokensPerTile);
+                for (var row = firstRow; row < lastRow; row++)
+                {
+                    var rowData = data + row * rowBytes;
+                    for (var token = tile; token < tileEnd; token++)
+                    {
+                        output[token * outputStride + row] = useQuantized
+                            ? QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns)
+                            : QuantizedDot.DotFloat(type, rowData, input + token * columns, columns);
+                    }
+                }
+            }
+        }
+
+        ParallelWork.For(rowBlocks, threads, Work);
+    }
+}
+
+/// <summary>Runs an indexed loop on up to N threads; a single thread runs inline with no scheduling cost.</summary>
+public static class ParallelWork
+{
+    public static void For(int count, int threads, Action<int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (threads <= 1 || count <= 1)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                body(i);
+            }
+
+            return;
+        }
+
+        // Contiguous ranges, one per thread: the row blocks of a matrix cost the same, so static
+        // partitioning avoids the per-item overhead of work stealing.
+        var parts = Math.Min(threads, count);
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        {
+            var start = (int)((long)count * part / parts);
+            var end = (int)((long)count * (part + 1) / parts);
+            for (var i = start; i < end; i++)
+            {
+                body(i);
+            }
+        });
+    }
+}

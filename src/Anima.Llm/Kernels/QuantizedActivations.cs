@@ -1,0 +1,83 @@
+namespace Anima.Llm.Kernels;
+
+/// <summary>
+/// Activations quantized to 8 bits the way llama.cpp feeds its integer dot products: for each run of
+/// 32 values one float scale and 32 signed bytes, plus the integer sum of every 16 bytes (which the
+/// weight types with an offset or a minimum need). Shapes: values [rows, columns], scales
+/// [rows, columns / 32], sums [rows, columns / 16]. The arrays are pinned for pointer access.
+/// </summary>
+public sealed unsafe class QuantizedActivations
+{
+    public QuantizedActivations(int capacityRows, int columns)
+    {
+        if (columns <= 0 || columns % 32 != 0)
+        {
+            throw new ArgumentException($"Quantized activations need a positive multiple of 32 columns; got {columns}.", nameof(columns));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityRows);
+        Columns = columns;
+        CapacityRows = capacityRows;
+        Values = GC.AllocateArray<sbyte>(capacityRows * columns, pinned: true);
+        Scales = GC.AllocateArray<float>(capacityRows * columns / 32, pinned: true);
+        Sums = GC.AllocateArray<short>(capacityRows * columns / 16, pinned: true);
+    }
+
+    public int Columns { get; }
+
+    public int CapacityRows { get; }
+
+    /// <summary>Rows currently held.</summary>
+    public int Rows { get; private set; }
+
+    public sbyte[] Values { get; }
+
+    public float[] Scales { get; }
+
+    public short[] Sums { get; }
+
+    public sbyte* ValuesOf(int row) => (sbyte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Values[row * Columns]);
+
+    public float* ScalesOf(int row) => (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Scales[row * Columns / 32]);
+
+    public short* SumsOf(int row) => (short*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Sums[row * Columns / 16]);
+
+    /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="source"/> ([rows, Columns]).</summary>
+    public void Quantize(ReadOnlySpan<float> source, int rows)
+    {
+        if (rows > CapacityRows || source.Length < rows * Columns)
+        {
+            throw new ArgumentException($"{rows} rows of {Columns} exceed the capacity of {CapacityRows} rows or the {source.Length} values given.");
+        }
+
+        Rows = rows;
+        var blocks = rows * Columns / 32;
+        for (var block = 0; block < blocks; block++)
+        {
+            var input = source.Slice(block * 32, 32);
+            var maximum = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(input);
+            maximum = Math.Abs(maximum);
+            var scale = maximum / 127f;
+            var inverse = scale != 0 ? 1f / scale : 0f;
+            Scales[block] = scale;
+            var output = Values.AsSpan(block * 32, 32);
+            int sum0 = 0, sum1 = 0;
+            for (var j = 0; j < 32; j++)
+            {
+                var q = (int)MathF.Round(input[j] * inverse, MidpointRounding.ToEven);
+                output[j] = (sbyte)q;
+                if (j < 16)
+                {
+                    sum0 += q;
+                }
+                else
+                {
+                    sum1 += q;
+                }
+            }
+
+            Sums[block * 2] = (short)sum0;
+            Sums[block * 2 + 1] = (short)sum1;
+        }
+    }
+}

@@ -1,0 +1,359 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Anima.Llm.Gguf;
+
+namespace Anima.Llm.Kernels;
+
+/// <summary>
+/// Dot products of one quantized weight row with activations, the hot loop of every matrix product.
+/// Integer types multiply 8-bit weights by 8-bit activations (<see cref="QuantizedActivations"/>) with
+/// AVX2 <c>vpmaddubsw</c>/<c>vpmaddwd</c> and scale per block in float, as llama.cpp does; F32/F16/BF16
+/// rows use float activations. <see cref="Reference"/> is the plain version the tests compare against,
+/// and the fallback where AVX2 is absent.
+/// </summary>
+public static unsafe class QuantizedDot
+{
+    /// <summary>Whether <paramref name="type"/> is multiplied against 8-bit activations (else float activations).</summary>
+    public static bool UsesQuantizedActivations(GgmlType type) => type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+
+    public static bool IsAccelerated => Avx2.IsSupported && Fma.IsSupported;
+
+    private static readonly ulong[] BitsToBytes = BuildBitsToBytes();
+
+    private static ulong[] BuildBitsToBytes()
+    {
+        var table = new ulong[256];
+        for (var bits = 0; bits < 256; bits++)
+        {
+            ulong value = 0;
+            for (var k = 0; k < 8; k++)
+            {
+                if (((bits >> k) & 1) != 0)
+                {
+                    value |= 0x10UL << (8 * k);
+                }
+            }
+
+            table[bits] = value;
+        }
+
+        return table;
+    }
+
+    /// <summary>Dot of a quantized row (<paramref name="columns"/> values) with one row of quantized activations.</summary>
+    public static float Dot(GgmlType type, byte* row, sbyte* values, float* scales, short* sums, int columns)
+    {
+        if (!IsAccelerated)
+        {
+            return Reference(type, row, values, scales, columns);
+        }
+
+        return type switch
+        {
+            GgmlType.Q8_0 => DotQ8_0(row, values, scales, columns / 32),
+            GgmlType.Q4_0 => DotQ4_0(row, values, scales, sums, columns / 32),
+            GgmlType.Q5_0 => DotQ5_0(row, values, scales, sums, columns / 32),
+            GgmlType.Q4_K => DotQ4_K(row, values, scales, sums, columns / 256),
+            GgmlType.Q5_K => DotQ5_K(row, values, scales, sums, columns / 256),
+            GgmlType.Q6_K => DotQ6_K(row, values, scales, sums, columns / 256),
+            _ => throw new NotSupportedException($"{type} rows are multiplied with float activations."),
+        };
+    }
+
+    /// <summary>Dot of an F32/F16/BF16 row with float activations.</summary>
+    public static float DotFloat(GgmlType type, byte* row, float* x, int columns)
+    {
+        switch (type)
+        {
+            case GgmlType.F32:
+                return System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(row, columns), new ReadOnlySpan<float>(x, columns));
+            case GgmlType.F16:
+                {
+                    var table = Dequantize.HalfToSingle;
+                    var halves = (ushort*)row;
+                    float sum = 0;
+                    for (var i = 0; i < columns; i++)
+                    {
+                        sum += table[halves[i]] * x[i];
+                    }
+
+                    return sum;
+                }
+
+            case GgmlType.BF16:
+                {
+                    var halves = (ushort*)row;
+                    var i = 0;
+                    var accumulator = Vector256<float>.Zero;
+                    if (Avx2.IsSupported)
+                    {
+                        for (; i + 8 <= columns; i += 8)
+                        {
+                            var widened = Avx2.ConvertToVector256Int32(Sse2.LoadVector128(halves + i));
+                            var weights = Avx2.ShiftLeftLogical(widened, 16).AsSingle();
+                            accumulator += weights * Avx.LoadVector256(x + i);
+                        }
+                    }
+
+                    var sum = Vector256.Sum(accumulator);
+                    for (; i < columns; i++)
+                    {
+                        sum += BitConverter.Int32BitsToSingle(halves[i] << 16) * x[i];
+                    }
+
+                    return sum;
+                }
+
+            default:
+                throw new NotSupportedException($"{type} rows are multiplied with quantized activations.");
+        }
+    }
+
+    /// <summary>Plain reference: dequantize the weight row and the activations to float and sum the products.</summary>
+    public static float Reference(GgmlType type, byte* row, sbyte* values, float* scales, int columns)
+    {
+        var weights = new float[columns];
+        Dequantize.Row(type, new ReadOnlySpan<byte>(row, (int)GgmlTypeInfo.ByteCount(type, columns)), weights);
+        double sum = 0;
+        for (var i = 0; i < columns; i++)
+        {
+            sum += (double)weights[i] * (values[i] * scales[i / 32]);
+        }
+
+        return (float)sum;
+    }
+
+    /// <summary>Plain reference for float activations.</summary>
+    public static float ReferenceFloat(GgmlType type, byte* row, float* x, int columns)
+    {
+        var weights = new float[columns];
+        Dequantize.Row(type, new ReadOnlySpan<byte>(row, (int)GgmlTypeInfo.ByteCount(type, columns)), weights);
+        double sum = 0;
+        for (var i = 0; i < columns; i++)
+        {
+            sum += (double)weights[i] * x[i];
+        }
+
+        return (float)sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ToFloat(Vector256<short> products16, Vector256<short> weights16) =>
+        Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products16, weights16));
+
+    private static float DotQ8_0(byte* row, sbyte* values, float* scales, int blocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var ones = Vector256.Create((short)1);
+        var accumulator = Vector256<float>.Zero;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = row + b * 34;
+            var weights = Avx.LoadVector256((sbyte*)(block + 2));
+            var activations = Avx.LoadVector256(values + b * 32);
+            // vpmaddubsw multiplies unsigned by signed: move the weights' signs onto the activations.
+            var products = Avx2.MultiplyAddAdjacent(Avx2.Abs(weights), Avx2.Sign(activations, weights));
+            var scale = Vector256.Create(table[*(ushort*)block] * scales[b]);
+            accumulator = Fma.MultiplyAdd(ToFloat(products, ones), scale, accumulator);
+        }
+
+        return Vector256.Sum(accumulator);
+    }
+
+    private static float DotQ4_0(byte* row, sbyte* values, float* scales, short* sums, int blocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var ones = Vector256.Create((short)1);
+        var mask = Vector128.Create((byte)0xF);
+        var accumulator = Vector256<float>.Zero;
+        float offset = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = row + b * 18;
+            var packed = Sse2.LoadVector128(block + 2);
+            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask);
+            var activations = Avx.LoadVector256(values + b * 32);
+            var products = Avx2.MultiplyAddAdjacent(weights, activations);
+            var scale = table[*(ushort*)block] * scales[b];
+            accumulator = Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(scale), accumulator);
+            offset += scale * (sums[2 * b] + sums[2 * b + 1]);
+        }
+
+        return Vector256.Sum(accumulator) - 8 * offset;
+    }
+
+    private static float DotQ5_0(byte* row, sbyte* values, float* scales, short* sums, int blocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var bitTable = BitsToBytes;
+        var ones = Vector256.Create((short)1);
+        var mask = Vector128.Create((byte)0xF);
+        var accumulator = Vector256<float>.Zero;
+        float offset = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = row + b * 22;
+            var high = Vector256.Create(bitTable[block[2]], bitTable[block[3]], bitTable[block[4]], bitTable[block[5]]).AsByte();
+            var packed = Sse2.LoadVector128(block + 6);
+            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | high;
+            var activations = Avx.LoadVector256(values + b * 32);
+            var products = Avx2.MultiplyAddAdjacent(weights, activations);
+            var scale = table[*(ushort*)block] * scales[b];
+            accumulator = Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(scale), accumulator);
+            offset += scale * (sums[2 * b] + sums[2 * b + 1]);
+        }
+
+        return Vector256.Sum(accumulator) - 16 * offset;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScalesMinsK4(byte* packed, int* scalesOut, int* minsOut)
+    {
+        for (var j = 0; j < 4; j++)
+        {
+            scalesOut[j] = packed[j] & 63;
+            minsOut[j] = packed[j + 4] & 63;
+        }
+
+        for (var j = 4; j < 8; j++)
+        {
+            scalesOut[j] = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
+            minsOut[j] = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
+        }
+    }
+
+    private static float DotQ4_K(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector256.Create((byte)0xF);
+        var accumulator = Vector256<float>.Zero;
+        var subScales = stackalloc int[8];
+        var subMins = stackalloc int[8];
+        float minimum = 0;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + s * 144;
+            var d = table[*(ushort*)block];
+            var dmin = table[*(ushort*)(block + 2)];
+            ScalesMinsK4(block + 4, subScales, subMins);
+            var qs = block + 16;
+            var a = values + s * 256;
+            var aScales = scales + s * 8;
+            var aSums = sums + s * 16;
+            for (var chunk = 0; chunk < 4; chunk++)
+            {
+                var packed = Avx.LoadVector256(qs + 32 * chunk);
+                var low = packed & mask;
+                var high = Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
+                var products0 = Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk));
+                var products1 = Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32));
+                var sub0 = 2 * chunk;
+                var sub1 = sub0 + 1;
+                // The sub-block scale fits in the 16-bit vpmaddwd multiplier: 6 bits times |products| <= 2*15*128.
+                var scaled0 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products0, Vector256.Create((short)subScales[sub0])));
+                var scaled1 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products1, Vector256.Create((short)subScales[sub1])));
+                accumulator = Fma.MultiplyAdd(scaled0, Vector256.Create(d * aScales[sub0]), accumulator);
+                accumulator = Fma.MultiplyAdd(scaled1, Vector256.Create(d * aScales[sub1]), accumulator);
+                minimum += dmin * (subMins[sub0] * aScales[sub0] * (aSums[2 * sub0] + aSums[2 * sub0 + 1])
+                    + subMins[sub1] * aScales[sub1] * (aSums[2 * sub1] + aSums[2 * sub1 + 1]));
+            }
+        }
+
+        return Vector256.Sum(accumulator) - minimum;
+    }
+
+    private static float DotQ5_K(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector256.Create((byte)0xF);
+        var sixteen = Vector256.Create((byte)0x10);
+        var accumulator = Vector256<float>.Zero;
+        var subScales = stackalloc int[8];
+        var subMins = stackalloc int[8];
+        float minimum = 0;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + s * 176;
+            var d = table[*(ushort*)block];
+            var dmin = table[*(ushort*)(block + 2)];
+            ScalesMinsK4(block + 4, subScales, subMins);
+            var highBits = Avx.LoadVector256(block + 16);
+            var qs = block + 48;
+            var a = values + s * 256;
+            var aScales = scales + s * 8;
+            var aSums = sums + s * 16;
+            for (var chunk = 0; chunk < 4; chunk++)
+            {
+                var packed = Avx.LoadVector256(qs + 32 * chunk);
+                var bit0 = Vector256.Create((byte)(1 << (2 * chunk)));
+                var bit1 = Vector256.Create((byte)(2 << (2 * chunk)));
+                var low = (packed & mask) | (Vector256.Equals(highBits & bit0, bit0) & sixteen);
+                var high = (Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | (Vector256.Equals(highBits & bit1, bit1) & sixteen);
+                var products0 = Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk));
+                var products1 = Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32));
+                var sub0 = 2 * chunk;
+                var sub1 = sub0 + 1;
+                var scaled0 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products0, Vector256.Create((short)subScales[sub0])));
+                var scaled1 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products1, Vector256.Create((short)subScales[sub1])));
+                accumulator = Fma.MultiplyAdd(scaled0, Vector256.Create(d * aScales[sub0]), accumulator);
+                accumulator = Fma.MultiplyAdd(scaled1, Vector256.Create(d * aScales[sub1]), accumulator);
+                minimum += dmin * (subMins[sub0] * aScales[sub0] * (aSums[2 * sub0] + aSums[2 * sub0 + 1])
+                    + subMins[sub1] * aScales[sub1] * (aSums[2 * sub1] + aSums[2 * sub1 + 1]));
+            }
+        }
+
+        return Vector256.Sum(accumulator) - minimum;
+    }
+
+    private static float DotQ6_K(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector256.Create((byte)0xF);
+        var three = Vector256.Create((byte)3);
+        var accumulator = Vector256<float>.Zero;
+        float offset = 0;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + s * 210;
+            var d = table[*(ushort*)(block + 208)];
+            var blockScales = (sbyte*)(block + 192);
+            var a = values + s * 256;
+            var aScales = scales + s * 8;
+            var aSums = sums + s * 16;
+            for (var half = 0; half < 2; half++)
+            {
+                var ql0 = Avx.LoadVector256(block + 64 * half);
+                var ql1 = Avx.LoadVector256(block + 64 * half + 32);
+                var qh = Avx.LoadVector256(block + 128 + 32 * half);
+                var qh16 = qh.AsUInt16();
+                var q0 = (ql0 & mask) | Avx2.ShiftLeftLogical((qh & three).AsUInt16(), 4).AsByte();
+                var q1 = (ql1 & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 2).AsByte() & three).AsUInt16(), 4).AsByte();
+                var q2 = (Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 4).AsByte() & three).AsUInt16(), 4).AsByte();
+                var q3 = (Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 6).AsByte() & three).AsUInt16(), 4).AsByte();
+                var groupScales = blockScales + 8 * half;
+                var chunkBase = 4 * half;
+                offset += Q6Chunk(q0, groupScales, 0, chunkBase, a, aScales, aSums, d, ref accumulator)
+                    + Q6Chunk(q1, groupScales, 1, chunkBase, a, aScales, aSums, d, ref accumulator)
+                    + Q6Chunk(q2, groupScales, 2, chunkBase, a, aScales, aSums, d, ref accumulator)
+                    + Q6Chunk(q3, groupScales, 3, chunkBase, a, aScales, aSums, d, ref accumulator);
+            }
+        }
+
+        return Vector256.Sum(accumulator) - offset;
+    }
+
+    /// <summary>One 32-value chunk of a Q6_K block (two 16-value groups with their own scales); returns the offset-32 correction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Q6Chunk(Vector256<byte> quants, sbyte* groupScales, int index, int chunkBase, sbyte* a, float* aScales, short* aSums, float d, ref Vector256<float> accumulator)
+    {
+        var chunk = chunkBase + index;
+        short scale0 = groupScales[2 * index];
+        short scale1 = groupScales[2 * index + 1];
+        var products = Avx2.MultiplyAddAdjacent(quants, Avx.LoadVector256(a + 32 * chunk));
+        var weights = Vector256.Create(Vector128.Create(scale0), Vector128.Create(scale1));
+        var factor = d * aScales[chunk];
+        accumulator = Fma.MultiplyAdd(ToFloat(products, weights), Vector256.Create(factor), accumulator);
+        return 32 * factor * (scale0 * aSums[2 * chunk] + scale1 * aSums[2 * chunk + 1]);
+    }
+}
