@@ -20,6 +20,10 @@ public interface ICompanionGrain : IGrainWithStringKey
     /// </summary>
     IAsyncEnumerable<ReplyEvent> BeginAsync(string language, CancellationToken cancellationToken = default);
 
+    /// <summary>Stops the reply being written, if any (the stop button, or the user talking over it); returns whether one was stopped.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<bool> StopAsync(CancellationToken cancellationToken = default);
+
     /// <summary>A page of history, newest last, older than <paramref name="beforeTurnId"/> when given.</summary>
     Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default);
 

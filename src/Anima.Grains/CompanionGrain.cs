@@ -144,6 +144,17 @@ public sealed partial class CompanionGrain(
         }
     }
 
+    public async Task<bool> StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (_activeReply is not { } active)
+        {
+            return false;
+        }
+
+        await active.CancelAsync();
+        return true;
+    }
+
     public Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default)
     {
         limit = Math.Clamp(limit, 1, 500);

@@ -1,0 +1,204 @@
+using System.Text.Json;
+using Anima.Abstractions;
+using Anima.Core.Mind;
+using Anima.Server.Accounts;
+using Anima.Server.Mind;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Anima.Server.Companion;
+
+/// <summary>
+/// The companion over HTTP. Replies stream as server-sent events: <c>accepted</c> (the message is
+/// stored), <c>perceived</c>, <c>named</c>, <c>token</c>…, then <c>done</c>, or <c>error</c> with a
+/// ProblemDetails body. A request the companion refuses before storing anything is a plain ProblemDetails.
+/// Every call goes to the grain of the authenticated user, and only that one.
+/// </summary>
+public static class CompanionApi
+{
+    private const long MaximumRequestBytes = 512 * 1024;
+    private static readonly JsonSerializerOptions EventJson = new(JsonSerializerDefaults.Web);
+
+    public static RouteGroupBuilder MapCompanionApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/companion").WithTags("Companion").RequireAuthorization();
+        group.MapPost("/messages", SendAsync).WithMetadata(new RequestSizeLimitAttribute(MaximumRequestBytes));
+        group.MapPost("/begin", BeginAsync);
+        group.MapPost("/stop", async (HttpContext context, IGrainFactory grains, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new { stopped = await Companion(context, grains).StopAsync(cancellationToken) }));
+        group.MapGet("/", GetAsync);
+        group.MapGet("/history", GetHistoryAsync);
+        group.MapPut("/settings", UpdateSettingsAsync);
+        group.MapGet("/mood", GetMoodAsync);
+        return group;
+    }
+
+    public static RouteGroupBuilder MapMindApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/mind").WithTags("Mind").RequireAuthorization();
+        group.MapGet("/", async (MindManager mind, CancellationToken cancellationToken) =>
+            TypedResults.Ok(MindResponse.From(mind.Status, await mind.GetEffectiveOptionsAsync(cancellationToken))));
+        group.MapPut("/", ChangeMindAsync);
+        group.MapPost("/refresh", async (MindManager mind, CancellationToken cancellationToken) =>
+        {
+            var status = await mind.RefreshAsync(cancellationToken);
+            return TypedResults.Ok(MindResponse.From(status, await mind.GetEffectiveOptionsAsync(cancellationToken)));
+        });
+        return group;
+    }
+
+    private static ICompanionGrain Companion(HttpContext context, IGrainFactory grains) =>
+        grains.GetGrain<ICompanionGrain>(context.User.UserId());
+
+    private static Task SendAsync(MessageRequest request, HttpContext context, IGrainFactory grains) =>
+        StreamAsync(context, Companion(context, grains).SendAsync(request.Text ?? string.Empty, context.RequestAborted));
+
+    private static Task BeginAsync(BeginRequest request, HttpContext context, IGrainFactory grains) =>
+        StreamAsync(context, Companion(context, grains).BeginAsync(request.Language ?? "en", context.RequestAborted));
+
+    /// <summary>
+    /// Waits for the first event before committing to a stream, so that a refusal (empty message, busy)
+    /// is an ordinary ProblemDetails response with the right status code.
+    /// </summary>
+    private static async Task StreamAsync(HttpContext context, IAsyncEnumerable<ReplyEvent> events)
+    {
+        var cancellationToken = context.RequestAborted;
+        await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            if (!await enumerator.MoveNextAsync())
+            {
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+        }
+        catch (CompanionException exception)
+        {
+            await ToProblem(exception).ExecuteAsync(context);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        try
+        {
+            do
+            {
+                await WriteEventAsync(context.Response, enumerator.Current, cancellationToken);
+            }
+            while (await enumerator.MoveNextAsync());
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The user stopped or left: the grain stores the partial reply as interrupted.
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpResponse response, ReplyEvent replyEvent, CancellationToken cancellationToken)
+    {
+        var (name, data) = replyEvent.Kind switch
+        {
+            ReplyEventKind.Accepted => ("accepted", (object)new { turnId = replyEvent.TurnId }),
+            ReplyEventKind.Token => ("token", new { text = replyEvent.Text }),
+            ReplyEventKind.Perceived => ("perceived", replyEvent.Emotion!),
+            ReplyEventKind.Named => ("named", new { name = replyEvent.Text }),
+            ReplyEventKind.Completed => ("done", new { turnId = replyEvent.TurnId, status = replyEvent.Status.ToString().ToLowerInvariant() }),
+            ReplyEventKind.Error => ("error", new ProblemDetails
+            {
+                Type = "https://anima.dev/problems/" + replyEvent.ErrorCode,
+                Title = replyEvent.ErrorCode,
+                Detail = replyEvent.Text,
+                Status = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway,
+                Extensions = { ["howToConnect"] = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? MindStatus.HowToConnect : null },
+            }),
+            _ => throw new InvalidOperationException($"Unknown reply event {replyEvent.Kind}."),
+        };
+        await response.WriteAsync($"event: {name}\ndata: {JsonSerializer.Serialize(data, EventJson)}\n\n", cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+
+    private static async Task<Results<Ok<CompanionResponse>, ProblemHttpResult>> GetAsync(HttpContext context, IGrainFactory grains, MindManager mind, CancellationToken cancellationToken)
+    {
+        var snapshot = await Companion(context, grains).GetSnapshotAsync(cancellationToken);
+        return TypedResults.Ok(new CompanionResponse(snapshot.Profile, snapshot.Settings, snapshot.TurnCount, snapshot.IsReplying, MindResponse.From(mind.Status, null)));
+    }
+
+    private static async Task<Results<Ok<ConversationPage>, ProblemHttpResult>> GetHistoryAsync(HttpContext context, IGrainFactory grains, int? limit, long? before, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 500)
+        {
+            return AccountsApi.Problem(StatusCodes.Status400BadRequest, "Invalid limit", "limit must be from 1 to 500.", "invalid-limit");
+        }
+
+        return TypedResults.Ok(await Companion(context, grains).GetHistoryAsync(limit ?? 50, before, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<CompanionSettings>, ProblemHttpResult>> UpdateSettingsAsync(CompanionSettings settings, HttpContext context, IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return TypedResults.Ok(await Companion(context, grains).UpdateSettingsAsync(settings, cancellationToken));
+        }
+        catch (CompanionException exception)
+        {
+            return ToProblem(exception);
+        }
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<MoodPoint>>, ProblemHttpResult>> GetMoodAsync(HttpContext context, IGrainFactory grains, TimeProvider timeProvider, int? days, CancellationToken cancellationToken)
+    {
+        if (days is < 1 or > 3650)
+        {
+            return AccountsApi.Problem(StatusCodes.Status400BadRequest, "Invalid days", "days must be from 1 to 3650.", "invalid-days");
+        }
+
+        return TypedResults.Ok(await Companion(context, grains).GetMoodAsync(timeProvider.GetUtcNow().AddDays(-(days ?? 30)), cancellationToken));
+    }
+
+    private static async Task<Results<Ok<MindResponse>, ProblemHttpResult>> ChangeMindAsync(MindOptions options, HttpContext context, MindManager mind, CancellationToken cancellationToken)
+    {
+        if (!context.User.IsAdmin())
+        {
+            return AccountsApi.Problem(StatusCodes.Status403Forbidden, "Administrator only", "Only the administrator of this installation (the first account) can change the mind.", "forbidden");
+        }
+
+        try
+        {
+            var status = await mind.ChangeAsync(options, cancellationToken);
+            return TypedResults.Ok(MindResponse.From(status, await mind.GetEffectiveOptionsAsync(cancellationToken)));
+        }
+        catch (ArgumentException exception)
+        {
+            return AccountsApi.Problem(StatusCodes.Status400BadRequest, "Invalid mind settings", exception.Message.Split(" (Parameter")[0], "invalid-mind");
+        }
+    }
+
+    private static ProblemHttpResult ToProblem(CompanionException exception) =>
+        AccountsApi.Problem(
+            exception.Code switch
+            {
+                ReplyErrorCodes.Busy or "already-begun" => StatusCodes.Status409Conflict,
+                ReplyErrorCodes.MessageTooLong => StatusCodes.Status413PayloadTooLarge,
+                _ => StatusCodes.Status400BadRequest,
+            },
+            exception.Code,
+            exception.Message,
+            exception.Code);
+
+    public sealed record MessageRequest(string? Text);
+
+    public sealed record BeginRequest(string? Language);
+
+    public sealed record CompanionResponse(CompanionProfile Profile, CompanionSettings Settings, int TurnCount, bool IsReplying, MindResponse Mind);
+
+    public sealed record MindResponse(bool Connected, string Provider, string? Model, string? Endpoint, string Detail, IReadOnlyList<string>? HowToConnect, MindSettingsView? Settings)
+    {
+        public static MindResponse From(MindStatus status, MindOptions? options) =>
+            new(status.IsConnected, status.Provider, status.Model, status.Endpoint, status.Detail, status.IsConnected ? null : MindStatus.HowToConnect,
+                options is null ? null : new MindSettingsView(options.Provider, options.Endpoint, options.Model, !string.IsNullOrEmpty(options.ApiKey)));
+    }
+
+    /// <summary>The mind settings shown back to the page; the key itself never leaves the server.</summary>
+    public sealed record MindSettingsView(string Provider, string? Endpoint, string? Model, bool HasApiKey);
+}

@@ -1,0 +1,112 @@
+using Anima.Core.Accounts;
+using Anima.Core.Conversation;
+using Anima.Core.Mind;
+using Anima.Core.Prompting;
+using Anima.Grains;
+using Anima.Server.Accounts;
+using Anima.Server.Companion;
+using Anima.Server.Mind;
+using Anima.Storage;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+using Orleans.Storage;
+
+namespace Anima.Server.Hosting;
+
+/// <summary>All of Anima's wiring for one process: storage, the embedded silo, the mind, accounts and the API.</summary>
+public static class AnimaHostingExtensions
+{
+    public static WebApplicationBuilder AddAnima(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<AnimaOptions>().BindConfiguration(AnimaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CompanionOptions>().BindConfiguration(CompanionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MindOptions>().BindConfiguration(MindOptions.SectionName)
+            .Validate(options => MindProviders.IsKnown(options.Provider), "Anima:Mind:Provider must be auto, openai, anthropic, ollama, local or none.")
+            .ValidateOnStart();
+        services.TryAddSingletonTimeProvider();
+
+        // Storage: the embedded SQLite database in the data directory.
+        services.AddSingleton(provider => new SqliteDatabase(provider.GetRequiredService<IOptions<AnimaOptions>>().Value.DatabasePath));
+        services.AddSingleton<IConversationStore, SqliteConversationStore>();
+        services.AddSingleton<IAccountStore, SqliteAccountStore>();
+
+        // The companion's turn.
+        services.AddSingleton<PromptComposer>();
+
+        // The mind.
+        services.AddHttpClient();
+        services.AddSingleton<MindManager>();
+        services.AddSingleton<IMind>(provider => provider.GetRequiredService<MindManager>());
+        services.AddHostedService<MindStartup>();
+
+        // Accounts.
+        services.AddMemoryCache();
+        services.AddSingleton(new PasswordHasherOptions());
+        services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<SignInThrottle>();
+        services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+
+        // The embedded Orleans silo: one grain per user's companion, state in the same database.
+        var anima = builder.Configuration.GetSection(AnimaOptions.SectionName).Get<AnimaOptions>() ?? new AnimaOptions();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(anima.SiloPort, anima.GatewayPort);
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new SqliteGrainStorage(provider.GetRequiredService<SqliteDatabase>()));
+        });
+        return builder;
+    }
+
+    public static WebApplication MapAnima(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapAccountsApi();
+        app.MapCompanionApi();
+        app.MapMindApi();
+        app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous();
+        return app;
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(descriptor => descriptor.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}
+
+/// <summary>Malformed requests (invalid JSON, a wrong content type, a body too large) become a 400 ProblemDetails that says what is wrong.</summary>
+internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not BadHttpRequestException badRequest)
+        {
+            return false;
+        }
+
+        httpContext.Response.StatusCode = badRequest.StatusCode;
+        var detail = badRequest.InnerException is System.Text.Json.JsonException json
+            ? "The request body is not valid JSON: " + json.Message.Split(" Path:")[0]
+            : badRequest.Message;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = badRequest.StatusCode, Title = "Bad request", Detail = detail, Type = "https://anima.dev/problems/bad-request" },
+        });
+    }
+}
