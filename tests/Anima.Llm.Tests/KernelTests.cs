@@ -1,0 +1,147 @@
+using Anima.Llm.Gguf;
+using Anima.Llm.Kernels;
+
+namespace Anima.Llm.Tests;
+
+public sealed unsafe class KernelTests
+{
+    public static TheoryData<GgmlType> QuantizedTypes => [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+
+    public static TheoryData<GgmlType> FloatTypes => [GgmlType.F32, GgmlType.F16, GgmlType.BF16];
+
+    private static float[] RandomVector(int length, Random random)
+    {
+        var values = new float[length];
+        for (var i = 0; i < length; i++)
+        {
+            values[i] = (float)(random.NextDouble() * 2 - 1) * (i % 7 == 0 ? 3 : 1);
+        }
+
+        return values;
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Dot_QuantizedTypes_MatchesReference(GgmlType type)
+    {
+        const int Columns = 1024;
+        var random = new Random((int)type);
+        var maximumDifference = 0.0;
+        var maximumMagnitude = 0.0;
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var row = RandomWeights.Create(type, Columns, random);
+            var activations = new QuantizedActivations(1, Columns);
+            activations.Quantize(RandomVector(Columns, random), 1);
+            fixed (byte* rowPointer = row)
+            {
+                var optimized = QuantizedDot.Dot(type, rowPointer, activations.ValuesOf(0), activations.ScalesOf(0), activations.SumsOf(0), Columns);
+                var reference = QuantizedDot.Reference(type, rowPointer, activations.ValuesOf(0), activations.ScalesOf(0), Columns);
+                maximumDifference = Math.Max(maximumDifference, Math.Abs(optimized - reference));
+                maximumMagnitude = Math.Max(maximumMagnitude, Math.Abs(reference));
+            }
+        }
+
+        Assert.True(maximumMagnitude > 1e-3, $"{type}: the test vectors are degenerate");
+        Assert.True(maximumDifference <= 1e-4 * Math.Max(1, maximumMagnitude), $"{type}: max abs diff {maximumDifference} (magnitude {maximumMagnitude})");
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Dot_QuantizedActivations_CloseToFloatProduct(GgmlType type)
+    {
+        const int Columns = 512;
+        var random = new Random(100 + (int)type);
+        var row = RandomWeights.Create(type, Columns, random);
+        var x = RandomVector(Columns, random);
+        var activations = new QuantizedActivations(1, Columns);
+        activations.Quantize(x, 1);
+        fixed (byte* rowPointer = row)
+        fixed (float* xPointer = x)
+        {
+            var exact = QuantizedDot.ReferenceFloat(type, rowPointer, xPointer, Columns);
+            var quantized = QuantizedDot.Dot(type, rowPointer, activations.ValuesOf(0), activations.ScalesOf(0), activations.SumsOf(0), Columns);
+            var weights = new float[Columns];
+            Dequantize.Row(type, row, weights);
+            var scale = System.Numerics.Tensors.TensorPrimitives.Norm(weights) * System.Numerics.Tensors.TensorPrimitives.Norm(x);
+            // 8-bit activations lose about 1/254 of each value at most.
+            Assert.True(Math.Abs(exact - quantized) <= scale * 0.01, $"{type}: exact {exact}, 8-bit {quantized}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(FloatTypes))]
+    public void DotFloat_FloatTypes_MatchesReference(GgmlType type)
+    {
+        const int Columns = 333;
+        var random = new Random(7);
+        var row = RandomWeights.Create(type, Columns, random);
+        var x = RandomVector(Columns, random);
+        fixed (byte* rowPointer = row)
+        fixed (float* xPointer = x)
+        {
+            var optimized = QuantizedDot.DotFloat(type, rowPointer, xPointer, Columns);
+            var reference = QuantizedDot.ReferenceFloat(type, rowPointer, xPointer, Columns);
+            Assert.True(Math.Abs(optimized - reference) <= 1e-5, $"{type}: {optimized} vs {reference}");
+        }
+    }
+
+    [Fact]
+    public void DequantizeQ8_0_KnownBlock_ScalesValues()
+    {
+        var block = new byte[34];
+        BitConverter.TryWriteBytes(block.AsSpan(0, 2), (Half)0.5f);
+        for (var i = 0; i < 32; i++)
+        {
+            block[2 + i] = (byte)(sbyte)(i - 16);
+        }
+
+        var values = new float[32];
+        Dequantize.Row(GgmlType.Q8_0, block, values);
+        Assert.Equal(-8f, values[0]);
+        Assert.Equal(7.5f, values[31]);
+    }
+
+    [Fact]
+    public void DequantizeQ4_K_KnownBlock_AppliesScaleAndMin()
+    {
+        var block = new byte[144];
+        BitConverter.TryWriteBytes(block.AsSpan(0, 2), (Half)1f);
+        BitConverter.TryWriteBytes(block.AsSpan(2, 2), (Half)0.5f);
+        block[4] = 2; // scale of sub-block 0
+        block[8] = 3; // min of sub-block 0
+        block[16] = 0x5A; // value 0 = 0xA, value 32 = 0x5
+        var values = new float[256];
+        Dequantize.Row(GgmlType.Q4_K, block, values);
+        Assert.Equal(1f * 2 * 10 - 0.5f * 3, values[0]);
+        Assert.Equal(-1.5f, values[1]);
+    }
+
+    [Fact]
+    public void MatMul_MultiThreaded_MatchesSingleThreaded()
+    {
+        const int Columns = 256;
+        const int Rows = 100;
+        const int Tokens = 5;
+        var random = new Random(3);
+        var weights = RandomWeights.Create(GgmlType.Q4_K, (long)Columns * Rows, random);
+        var input = RandomVector(Columns * Tokens, random);
+        using var directory = new TemporaryDirectory();
+        var path = directory.File("m.gguf");
+        new GgufWriter().AddTensor("w", [Columns, Rows], GgmlType.Q4_K, weights).Write(path);
+        using var file = GgufFile.Open(path);
+        var matrix = new WeightMatrix(file.GetTensor("w"));
+        var activations = new QuantizedActivations(Tokens, Columns);
+        activations.Quantize(input, Tokens);
+        var single = new float[Tokens * Rows];
+        var multi = new float[Tokens * Rows];
+        fixed (float* inputPointer = input, singlePointer = single, multiPointer = multi)
+        {
+            MatMul.Multiply(matrix, inputPointer, activations, singlePointer, Tokens, Rows, threads: 1);
+            MatMul.Multiply(matrix, inputPointer, activations, multiPointer, Tokens, Rows, threads: 3);
+        }
+
+        Assert.Equal(single, multi);
+        Assert.Contains(single, value => value != 0);
+    }
+}
