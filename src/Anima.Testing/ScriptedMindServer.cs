@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Anima.Testing;
+
+/// <summary>
+/// A real OpenAI-compatible chat-completions server on 127.0.0.1 whose answers come from a script, with
+/// a configurable first-token delay and token rate, and faults on demand (an error status, a stream that
+/// breaks midway, a server that never answers). Tests use it to exercise the real HTTP path of the mind;
+/// load benchmarks use it so that what they measure is the platform's own cost.
+/// </summary>
+public sealed class ScriptedMindServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private long _requests;
+
+    private ScriptedMindServer(WebApplication app) => _app = app;
+
+    /// <summary>The base URL to configure as the OpenAI-compatible endpoint, ending in /v1.</summary>
+    public string Endpoint { get; private set; } = string.Empty;
+
+    /// <summary>Makes the reply for a request: the messages (role, text) → the reply's text.</summary>
+    public Func<IReadOnlyList<(string Role, string Text)>, string> Script { get; set; } = DefaultScript;
+
+    /// <summary>Delay before the first token.</summary>
+    public TimeSpan FirstTokenDelay { get; set; }
+
+    /// <summary>Tokens per second after the first (0 = as fast as possible).</summary>
+    public double TokensPerSecond { get; set; }
+
+    /// <summary>The fault to inject into the next requests.</summary>
+    public MindFault Fault { get; set; }
+
+    /// <summary>The requests received so far.</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>The messages of the most recent request.</summary>
+    public IReadOnlyList<(string Role, string Text)> LastMessages { get; private set; } = [];
+
+    public static async Task<ScriptedMindServer> StartAsync(int port = 0, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        var server = new ScriptedMindServer(app);
+        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "scripted", @object = "model" } } }));
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Endpoint = address.TrimEnd('/') + "/v1";
+        return server;
+    }
+
+    /// <summary>Replies with a deterministic sentence about the last user message, long enough to stream.</summary>
+    public static string DefaultScript(IReadOnlyList<(string Role, string Text)> messages)
+    {
+        var last = messages.LastOrDefault(message => message.Role == "user").Text ?? string.Empty;
+        if (last.Contains("Answer with JSON only", StringComparison.Ordinal))
+        {
+            return """{"name": "Sol", "reason": "Our first talk felt warm and bright, like morning light."}""";
+        }
+
+        return $"I hear you. You said {last.Length} characters, and I'm thinking about them carefully. Tell me more?";
+    }
+
+    /// <summary>Splits text into word-sized tokens (each keeps its leading space), as a model streams it.</summary>
+    public static IEnumerable<string> Tokenize(string text)
+    {
+        var start = 0;
+        for (var index = 1; index <= text.Length; index++)
+        {
+            if (index == text.Length || text[index] == ' ')
+            {
+                yield return text[start..index];
+                start = index;
+            }
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        var messages = body.RootElement.GetProperty("messages").EnumerateArray()
+            .Select(message => (message.GetProperty("role").GetString() ?? "user", ReadContent(message)))
+            .ToList();
+        LastMessages = messages;
+        var stream = body.RootElement.TryGetProperty("stream", out var streamElement) && streamElement.ValueKind == JsonValueKind.True;
+        var fault = Fault;
+        if (fault == MindFault.ServerError)
+        {
+            context.Response.StatusCode = 500;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "scripted failure", type = "server_error" } });
+            return;
+        }
+
+        if (fault == MindFault.Hang)
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            return;
+        }
+
+        var reply = Script(messages);
+        if (FirstTokenDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(FirstTokenDelay, context.RequestAborted);
+        }
+
+        if (!stream)
+        {
+            await context.Response.WriteAsJsonAsync(new
+            {
+                id = "chatcmpl-scripted",
+                @object = "chat.completion",
+                created = 0,
+                model = "scripted",
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = reply }, finish_reason = "stop" } },
+                usage = new { prompt_tokens = 1, completion_tokens = 1, total_tokens = 2 },
+            });
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        var tokens = Tokenize(reply).ToList();
+        var clock = Stopwatch.StartNew();
+        for (var index = 0; index < tokens.Count; index++)
+        {
+            if (fault == MindFault.BreakMidway && index == tokens.Count / 2)
+            {
+                // Drop the connection without the final chunk or [DONE], as a crashed server would.
+                context.Abort();
+                return;
+            }
+
+            if (TokensPerSecond > 0 && index > 0)
+            {
+                var due = TimeSpan.FromSeconds(index / TokensPerSecond);
+                var wait = due - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, context.RequestAborted);
+                }
+            }
+
+            await WriteChunkAsync(context.Response, new JsonObject { ["role"] = index == 0 ? "assistant" : null, ["content"] = tokens[index] }, null, context.RequestAborted);
+        }
+
+        await WriteChunkAsync(context.Response, new JsonObject(), "stop", context.RequestAborted);
+        await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+    }
+
+    private static async Task WriteChunkAsync(HttpResponse response, JsonObject delta, string? finishReason, CancellationToken cancellationToken)
+    {
+        var chunk = new JsonObject
+        {
+            ["id"] = "chatcmpl-scripted",
+            ["object"] = "chat.completion.chunk",
+            ["created"] = 0,
+            ["model"] = "scripted",
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
+        };
+        await response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", Encoding.UTF8, cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+
+    private static string ReadContent(JsonElement message)
+    {
+        if (!message.TryGetProperty("content", out var content))
+        {
+            return string.Empty;
+        }
+
+        return content.ValueKind switch
+        {
+            JsonValueKind.String => content.GetString() ?? string.Empty,
+            JsonValueKind.Array => string.Concat(content.EnumerateArray().Where(part => part.TryGetProperty("text", out _)).Select(part => part.GetProperty("text").GetString())),
+            _ => string.Empty,
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Faults the scripted mind can inject.</summary>
+public enum MindFault
+{
+    None = 0,
+
+    /// <summary>Answer HTTP 500 with an error body.</summary>
+    ServerError = 1,
+
+    /// <summary>Stream half the reply, then drop the connection.</summary>
+    BreakMidway = 2,
+
+    /// <summary>Accept the request and never answer.</summary>
+    Hang = 3,
+}
