@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Anima.Llm.Inference;
+
+namespace Anima.Llm.Benchmarking;
+
+/// <summary>Throughput of one model on one thread count, measured like llama-bench's pp/tg tests.</summary>
+public sealed record LlmBenchmarkResult(string Model, int Threads, int PromptTokens, int DecodeTokens, double PrefillTokensPerSecond, double DecodeTokensPerSecond, long WeightBytes)
+{
+    /// <summary>Bytes of weights read per second while decoding (every weight is read once per token).</summary>
+    public double DecodeBytesPerSecond => DecodeTokensPerSecond * WeightBytes;
+}
+
+/// <summary>
+/// Prefill: a fresh context processes <c>promptTokens</c> random tokens in one call (logits for the
+/// last only), like llama-bench's pp512. Decode: a fresh context generates <c>decodeTokens</c> tokens
+/// one at a time with logits, like tg128. Each is repeated and averaged after a warm-up.
+/// </summary>
+public static class LlmBenchmark
+{
+    public static LlmBenchmarkResult Run(TransformerModel model, int threads, int promptTokens = 512, int decodeTokens = 128, int repetitions = 2, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(decodeTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(repetitions, 1);
+        model.Threads = threads;
+        var random = new Random(42);
+        var vocabulary = model.Config.VocabularySize;
+        var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(vocabulary)).ToArray();
+        var contextLength = Math.Max(promptTokens, decodeTokens) + 1;
+        var steps = 1 + 2 * repetitions;
+        var done = 0;
+
+        // Warm-up: page the weights in and JIT the kernels.
+        var warm = model.CreateSession(contextLength);
+        model.Forward(warm, prompt.AsSpan(0, Math.Min(promptTokens, 16)), cancellationToken: cancellationToken);
+        progress?.Report(++done / (double)steps);
+
+        double prefillSeconds = 0;
+        double decodeSeconds = 0;
+        for (var repetition = 0; repetition < repetitions; repetition++)
+        {
+            var session = model.CreateSession(contextLength);
+            var stopwatch = Stopwatch.StartNew();
+            model.Forward(session, prompt, cancellationToken: cancellationToken);
+            prefillSeconds += stopwatch.Elapsed.TotalSeconds;
+            progress?.Report(++done / (double)steps);
+
+            session = model.CreateSession(contextLength);
+            var token = prompt[0];
+            stopwatch.Restart();
+            for (var i = 0; i < decodeTokens; i++)
+            {
+                model.Forward(session, [token], cancellationToken: cancellationToken);
+                token = Sampling.ArgMax(session.Logits);
+            }
+
+            decodeSeconds += stopwatch.Elapsed.TotalSeconds;
+            progress?.Report(++done / (double)steps);
+        }
+
+        var weightBytes = model.File.Tensors.Where(t => t.Name != "token_embd.weight" || model.File.TryGetTensor("output.weight") is null).Sum(t => t.ByteCount);
+        return new LlmBenchmarkResult(
+            model.File.TryGetString("general.name") ?? Path.GetFileName(model.File.Path),
+            threads,
+            promptTokens,
+            decodeTokens,
+            promptTokens * repetitions / prefillSeconds,
+            decodeTokens * repetitions / decodeSeconds,
+            weightBytes);
+    }
+}
