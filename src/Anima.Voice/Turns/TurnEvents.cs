@@ -1,0 +1,41 @@
+using Anima.Voice.Audio;
+
+namespace Anima.Voice.Turns;
+
+/// <summary>Something the turn detector noticed, at a time measured in the audio stream (not the wall clock).</summary>
+public abstract record TurnEvent(TimeSpan At);
+
+/// <summary>The user started speaking (sustained speech, not a click).</summary>
+public sealed record SpeechStarted(TimeSpan At, bool WhileAssistantSpeaking) : TurnEvent(At);
+
+/// <summary>Why a turn ended.</summary>
+public enum EndOfTurnReason
+{
+    /// <summary>Silence of the configured length followed the speech.</summary>
+    Silence,
+
+    /// <summary>A falling final pitch allowed a shorter silence.</summary>
+    FallingPitch,
+
+    /// <summary>The utterance reached the maximum length and was cut (the speaker may still be talking).</summary>
+    MaximumLength,
+
+    /// <summary>The stream ended (file end, socket closed) during speech; the audio so far is the turn.</summary>
+    EndOfStream,
+}
+
+/// <summary>The user's turn is over: <paramref name="Utterance"/> is the speech (with a little lead-in) to transcribe.</summary>
+/// <param name="WhileAssistantSpeaking">
+/// The companion was speaking when this utterance started. If no <see cref="BargeIn"/> preceded it, it was
+/// short: transcribe it and check <see cref="Backchannels.IsBackchannel"/> before treating it as a real turn.
+/// </param>
+public sealed record EndOfTurn(TimeSpan At, AudioClip Utterance, TimeSpan SpeechStartedAt, TimeSpan SpeechDuration, EndOfTurnReason Reason, bool WhileAssistantSpeaking) : TurnEvent(At)
+{
+    public bool WasForced => Reason == EndOfTurnReason.MaximumLength;
+}
+
+/// <summary>A burst too short to be speech (a cough, a click); nothing to transcribe.</summary>
+public sealed record SpeechDiscarded(TimeSpan At, TimeSpan Duration) : TurnEvent(At);
+
+/// <summary>The user has talked over the companion long enough to interrupt it: stop playback and cancel the reply now.</summary>
+public sealed record BargeIn(TimeSpan At, TimeSpan SpeechStartedAt) : TurnEvent(At);

@@ -1,0 +1,85 @@
+namespace Anima.Voice.Turns;
+
+/// <summary>When a turn starts and ends, and what counts as interrupting the companion. Defaults are named and validated.</summary>
+public sealed class VoiceTurnOptions
+{
+    /// <summary>Silence after speech that ends the turn (600 ms: long enough for a breath, short enough to feel responsive).</summary>
+    public static readonly TimeSpan DefaultEndOfTurnSilence = TimeSpan.FromMilliseconds(600);
+
+    /// <summary>Silence that ends the turn after a falling final pitch, the usual sign a statement is complete.</summary>
+    public static readonly TimeSpan DefaultFallingPitchSilence = TimeSpan.FromMilliseconds(350);
+
+    /// <summary>Sustained speech before <see cref="SpeechStarted"/> is reported (filters clicks).</summary>
+    public static readonly TimeSpan DefaultSpeechStartMinimum = TimeSpan.FromMilliseconds(96);
+
+    /// <summary>Speech shorter than this in total is discarded as a cough, click or breath.</summary>
+    public static readonly TimeSpan DefaultMinimumUtteranceSpeech = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Sustained speech over the companion's voice that interrupts it; backchannels ("uh-huh", "네") are shorter.</summary>
+    public static readonly TimeSpan DefaultBargeInSpeech = TimeSpan.FromMilliseconds(600);
+
+    /// <summary>The longest utterance; a monologue is cut here into turns flagged as forced.</summary>
+    public static readonly TimeSpan DefaultMaximumUtterance = TimeSpan.FromSeconds(60);
+
+    /// <summary>Audio kept from before the detected start, so the first syllable is not clipped.</summary>
+    public static readonly TimeSpan DefaultPreRoll = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan EndOfTurnSilence { get; set; } = DefaultEndOfTurnSilence;
+
+    public TimeSpan FallingPitchSilence { get; set; } = DefaultFallingPitchSilence;
+
+    public TimeSpan SpeechStartMinimum { get; set; } = DefaultSpeechStartMinimum;
+
+    public TimeSpan MinimumUtteranceSpeech { get; set; } = DefaultMinimumUtteranceSpeech;
+
+    public TimeSpan BargeInSpeech { get; set; } = DefaultBargeInSpeech;
+
+    public TimeSpan MaximumUtterance { get; set; } = DefaultMaximumUtterance;
+
+    public TimeSpan PreRoll { get; set; } = DefaultPreRoll;
+
+    /// <summary>Speech probability at or above which a frame is speech.</summary>
+    public float SpeechThreshold { get; set; } = 0.5f;
+
+    /// <summary>Probability below which a frame inside speech counts as silence (hysteresis: between the two, speech goes on).</summary>
+    public float SilenceThreshold { get; set; } = 0.35f;
+
+    /// <summary>Whether a falling final pitch may shorten the end-of-turn silence.</summary>
+    public bool UseFallingPitch { get; set; } = true;
+
+    public void Validate()
+    {
+        static void Positive(TimeSpan value, string name)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+            }
+        }
+
+        Positive(EndOfTurnSilence, nameof(EndOfTurnSilence));
+        Positive(FallingPitchSilence, nameof(FallingPitchSilence));
+        Positive(SpeechStartMinimum, nameof(SpeechStartMinimum));
+        Positive(MinimumUtteranceSpeech, nameof(MinimumUtteranceSpeech));
+        Positive(BargeInSpeech, nameof(BargeInSpeech));
+        if (MaximumUtterance < TimeSpan.FromSeconds(2) || MaximumUtterance > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaximumUtterance), MaximumUtterance, "MaximumUtterance must be from 2 seconds to 10 minutes.");
+        }
+
+        if (FallingPitchSilence > EndOfTurnSilence)
+        {
+            throw new ArgumentException("FallingPitchSilence must not be longer than EndOfTurnSilence.", nameof(FallingPitchSilence));
+        }
+
+        if (PreRoll < TimeSpan.Zero || PreRoll > TimeSpan.FromSeconds(2))
+        {
+            throw new ArgumentOutOfRangeException(nameof(PreRoll), PreRoll, "PreRoll must be from 0 to 2 seconds.");
+        }
+
+        if (SpeechThreshold is <= 0 or >= 1 || SilenceThreshold <= 0 || SilenceThreshold > SpeechThreshold)
+        {
+            throw new ArgumentException("Thresholds must satisfy 0 < SilenceThreshold ≤ SpeechThreshold < 1.");
+        }
+    }
+}
