@@ -336,6 +336,8 @@ public sealed unsafe class TransformerModel : IDisposable
                 }
 
                 var weights = scores.AsSpan(0, length);
+                // Subtract the maximum first: exp of a large score would overflow to infinity.
+                TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
                 TensorPrimitives.SoftMax(weights, weights);
                 result.Clear();
                 for (var t = 0; t < length; t++)
