@@ -1,0 +1,351 @@
+using System.Diagnostics;
+using System.Globalization;
+using Anima.Voice.Activity;
+using Anima.Voice.Audio;
+using Anima.Voice.Emotion;
+using Anima.Voice.Recognition;
+using Anima.Voice.Synthesis;
+using Anima.Voice.Turns;
+
+namespace Anima.Cli.Commands;
+
+/// <summary>Paths shared by the voice commands.</summary>
+internal static class VoicePaths
+{
+    public const string ModelRelativePath = "src/Anima.Voice/Emotion/Model/voice-emotion.json";
+    public static readonly string[] TrainingSets = ["ravdess-16k", "korean-emotional-speech-16k"];
+
+    public static string? RepositoryRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "Anima.slnx")))
+                {
+                    return directory.FullName;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>$ANIMA_SHARED_DATA, else ../shared/data beside the repository.</summary>
+    public static string SharedData()
+    {
+        var path = Environment.GetEnvironmentVariable("ANIMA_SHARED_DATA")
+            ?? (RepositoryRoot() is { } root ? Path.GetFullPath(Path.Combine(root, "..", "shared", "data")) : null);
+        return path is not null && Directory.Exists(path)
+            ? path
+            : throw new CliUsageException("The shared data folder (../shared/data) was not found; pass --data DIR.");
+    }
+
+    public static string SileroModel() => Path.Combine(SharedData(), "silero-vad", "silero_vad.onnx");
+
+    /// <summary>Loads a labelled folder, naming speakers after the folder so two sets never share a speaker id.</summary>
+    public static IReadOnlyList<VoiceEmotionExample> LoadSet(string directory, CliContext context, CancellationToken cancellationToken)
+    {
+        var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        using var progress = new ConsoleProgressBar(context, $"features {name}");
+        try
+        {
+            return VoiceEmotionDataset.Load(directory, progress, cancellationToken)
+                .Select(example => example with { Speaker = name + ":" + example.Speaker })
+                .ToArray();
+        }
+        catch (Exception exception) when (exception is InvalidDataException or AudioFormatException or FileNotFoundException)
+        {
+            throw new CliUsageException(exception.Message);
+        }
+    }
+
+    public static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+}
+
+/// <summary>Trains the voice-emotion model on the shared speech sets and reports leave-speakers-out figures.</summary>
+public sealed class TrainVoiceEmotionCommand : ICliCommand
+{
+    public string Name => "train voice-emotion";
+
+    public string Summary => "Train the voice-emotion model (RAVDESS + Korean speech), with leave-speakers-out evaluation.";
+
+    public string Usage => """
+        Usage: anima train voice-emotion [--data DIR]... [--out PATH] [--folds N] [--ensemble N] [--seed N] [--epochs N] [--no-eval]
+          --data      a folder with labels.tsv (repeatable; default: ../shared/data/ravdess-16k and korean-emotional-speech-16k)
+          --out       where to write the model (default: src/Anima.Voice/Emotion/Model/voice-emotion.json, embedded at build)
+          --folds     speaker folds for the evaluation of each set (default 4; 0 or --no-eval skips it)
+          --ensemble  perceptrons per ensemble (default 5)   --seed  base seed (default 20261123)   --epochs (default 120)
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var dataOption = arguments.Get("--data");
+        var output = arguments.Get("--out");
+        var folds = arguments.GetInt32("--folds", 4, 0, 24);
+        var options = new VoiceEmotionTrainingOptions(
+            EnsembleSize: arguments.GetInt32("--ensemble", 5, 1, 50),
+            Seed: arguments.GetInt32("--seed", 20_261_123),
+            Epochs: arguments.GetInt32("--epochs", 120, 1, 10_000));
+        if (arguments.Has("--no-eval"))
+        {
+            folds = 0;
+        }
+
+        arguments.ThrowIfUnused();
+        var directories = dataOption is not null
+            ? dataOption.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : VoicePaths.TrainingSets.Select(set => Path.Combine(VoicePaths.SharedData(), set)).ToArray();
+        output ??= VoicePaths.RepositoryRoot() is { } root
+            ? Path.Combine(root, VoicePaths.ModelRelativePath)
+            : throw new CliUsageException("Cannot find the repository (Anima.slnx); pass --out PATH.");
+
+        var sets = directories.Select(directory => (Directory: directory, Examples: VoicePaths.LoadSet(directory, context, cancellationToken))).ToList();
+        var all = sets.SelectMany(set => set.Examples).ToList();
+        await context.Out.WriteLineAsync($"{all.Count} clips, {all.Select(example => example.Speaker).Distinct().Count()} speakers, {ProsodyFeatureExtractor.FeatureNames.Count} features");
+
+        if (folds >= 2)
+        {
+            foreach (var (directory, examples) in sets)
+            {
+                var speakers = examples.Select(example => example.Speaker).Distinct().Count();
+                var setFolds = Math.Min(folds, speakers);
+                var others = all.Except(examples).ToList();
+                var stopwatch = Stopwatch.StartNew();
+                VoiceEmotionCrossValidationResult result;
+                using (var progress = new ConsoleProgressBar(context, $"{setFolds}-fold {Path.GetFileName(directory)}"))
+                {
+                    result = VoiceEmotionCrossValidation.Run(examples, others, setFolds, options, progress, cancellationToken);
+                }
+
+                await context.Out.WriteLineAsync($"== {Path.GetFileName(directory)}: {setFolds}-fold leave-speakers-out ({speakers} speakers; other sets added to training), {stopwatch.Elapsed.TotalSeconds:0} s");
+                await context.Out.WriteLineAsync($"new speaker (raw features):      accuracy {VoicePaths.Percent(result.Global.Accuracy)}, macro-F1 {VoicePaths.Percent(result.Global.MacroF1)}");
+                await context.Out.WriteLineAsync($"speaker-relative (own clips):    accuracy {VoicePaths.Percent(result.SpeakerRelative.Accuracy)}, macro-F1 {VoicePaths.Percent(result.SpeakerRelative.MacroF1)}");
+                await context.Out.WriteLineAsync(result.SpeakerRelative.Format());
+            }
+        }
+
+        var info = new VoiceEmotionTrainingInfo(
+            sets.Select(set => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(set.Directory)))).ToArray(),
+            all.Select(example => example.Speaker).Distinct().Order(StringComparer.Ordinal).ToArray(),
+            all.Count,
+            "CC BY-NC-SA 4.0 (inherited from RAVDESS and the Korean emotional speech sample; non-commercial research use)",
+            $"ensemble {options.EnsembleSize} x MLP({ProsodyFeatureExtractor.FeatureNames.Count}-{options.Hidden}-labels), epochs {options.Epochs}, seed {options.Seed}");
+        VoiceEmotionModel model;
+        using (var progress = new ConsoleProgressBar(context, "training final model"))
+        {
+            model = VoiceEmotionTrainer.Train(all, options, info, progress, cancellationToken);
+        }
+
+        model.Save(output);
+        await context.Out.WriteLineAsync($"model written to {output} ({new FileInfo(output).Length / 1024} KiB); rebuild Anima.Voice to embed it.");
+        return 0;
+    }
+}
+
+/// <summary>Evaluates the voice-emotion model on a labelled folder; the last line is exactly "accuracy: X".</summary>
+public sealed class EvalVoiceEmotionCommand : ICliCommand
+{
+    public string Name => "eval voice-emotion";
+
+    public string Summary => "Evaluate the voice-emotion model on a folder with labels.tsv (accuracy, macro-F1, confusion matrix).";
+
+    public string Usage => """
+        Usage: anima eval voice-emotion --data DIR [--model PATH] [--mode speaker|global]
+          --data   a folder with labels.tsv ('path' and 'emotion' columns, optional 'speaker' or 'actor') and its WAV files
+          --model  a model file (default: the model embedded in Anima.Voice)
+          --mode   speaker: features relative to each speaker's own clips in DIR (labels unused; the product does the
+                   same with a user's utterances); global: raw features, as for a never-heard speaker.
+                   Default: speaker when DIR names speakers, else global. Both are printed; the last line is the chosen one.
+        Only the emotions present in DIR compete (a four-emotion set is scored as a four-way choice).
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var data = arguments.Require("--data");
+        var modelPath = arguments.Get("--model");
+        var mode = arguments.Get("--mode");
+        arguments.ThrowIfUnused();
+        if (mode is not (null or "speaker" or "global"))
+        {
+            throw new CliUsageException($"--mode must be 'speaker' or 'global'; got '{mode}'.");
+        }
+
+        VoiceEmotionModel model;
+        try
+        {
+            model = modelPath is null ? VoiceEmotionModel.LoadDefault() : VoiceEmotionModel.Load(modelPath);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or InvalidDataException or InvalidOperationException)
+        {
+            throw new CliUsageException(exception.Message);
+        }
+
+        var examples = VoicePaths.LoadSet(data, context, cancellationToken);
+        var hasSpeakers = examples.Any(example => !example.Speaker.EndsWith(":unknown", StringComparison.Ordinal));
+        mode ??= hasSpeakers ? "speaker" : "global";
+        var setName = examples[0].Speaker.Split(':')[0];
+        var seen = examples.Count(example => model.Info.Speakers.Contains(example.Speaker));
+        if (seen > 0)
+        {
+            await context.Out.WriteLineAsync($"warning: {seen} of {examples.Count} clips are from speakers this model was trained on ({setName}); those figures are not speaker-independent. See docs/benchmarks/voice.md for the leave-speakers-out figures.");
+        }
+
+        VoiceEmotionEvaluation global, relative;
+        try
+        {
+            global = VoiceEmotionEvaluation.Evaluate(model, examples, speakerRelative: false);
+            relative = VoiceEmotionEvaluation.Evaluate(model, examples, speakerRelative: true);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new CliUsageException(exception.Message);
+        }
+
+        await context.Out.WriteLineAsync($"global (raw features):        accuracy {VoicePaths.Percent(global.Accuracy)}, macro-F1 {VoicePaths.Percent(global.MacroF1)}");
+        await context.Out.WriteLineAsync($"speaker-relative:             accuracy {VoicePaths.Percent(relative.Accuracy)}, macro-F1 {VoicePaths.Percent(relative.MacroF1)}{(hasSpeakers ? string.Empty : " (no speaker column: all clips treated as one speaker)")}");
+        await context.Out.WriteLineAsync($"mode: {mode}");
+        await context.Out.WriteLineAsync((mode == "speaker" ? relative : global).Format());
+        return 0;
+    }
+}
+
+/// <summary>Speaks text to a WAV file with the embedded espeak-ng voice.</summary>
+public sealed class VoiceSayCommand : ICliCommand
+{
+    public string Name => "voice say";
+
+    public string Summary => "Synthesize text to a 16 kHz WAV with espeak-ng (optionally with a feeling).";
+
+    public string Usage => """
+        Usage: anima voice say --text TEXT --out OUT.wav [--language en|ko] [--voice NAME] [--valence V] [--arousal A]
+          --voice    an espeak-ng voice such as en-us+f3 (default: en-us / ko)
+          --valence  −1..1 and --arousal −1..1 shape rate, pitch and loudness (default 0, 0)
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var text = arguments.Require("--text");
+        var output = arguments.Require("--out");
+        var language = arguments.Get("--language") ?? "en";
+        var voice = arguments.Get("--voice");
+        var valence = arguments.GetDouble("--valence", 0);
+        var arousal = arguments.GetDouble("--arousal", 0);
+        arguments.ThrowIfUnused();
+        if (valence is < -1 or > 1 || arousal is < -1 or > 1)
+        {
+            throw new CliUsageException("--valence and --arousal must be from -1 to 1.");
+        }
+
+        var tts = new EspeakTextToSpeech(voice is null ? null : new Dictionary<string, string> { [language] = voice });
+        try
+        {
+            var clip = await tts.SynthesizeToClipAsync(text, language, SpeechStyle.FromFeeling(valence, arousal), cancellationToken);
+            WaveFile.Write(output, clip);
+            await context.Out.WriteLineAsync($"{output}: {clip.Duration.TotalSeconds:0.00} s");
+            return 0;
+        }
+        catch (SpeechSynthesisException exception)
+        {
+            await context.Error.WriteLineAsync(exception.Message);
+            return 1;
+        }
+    }
+}
+
+/// <summary>Runs turn detection, transcription and voice emotion over a WAV file, as the voice loop would hear it.</summary>
+public sealed class VoiceListenCommand : ICliCommand
+{
+    public string Name => "voice listen";
+
+    public string Summary => "Detect turns in a WAV, transcribe each (pocketsphinx) and hear its feeling.";
+
+    public string Usage => """
+        Usage: anima voice listen --in IN.wav [--vad PATH] [--no-transcribe]
+          --vad  the Silero VAD model (default: ../shared/data/silero-vad/silero_vad.onnx; the energy detector if absent)
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var input = arguments.Require("--in");
+        var vadPath = arguments.Get("--vad");
+        var transcribe = !arguments.Has("--no-transcribe");
+        arguments.ThrowIfUnused();
+        AudioClip audio;
+        try
+        {
+            audio = WaveFile.ReadForPipeline(input);
+        }
+        catch (Exception exception) when (exception is AudioFormatException or FileNotFoundException)
+        {
+            throw new CliUsageException(exception.Message);
+        }
+
+        var levels = AudioQuality.Measure(audio.Samples);
+        if (levels.IsSilent)
+        {
+            await context.Out.WriteLineAsync($"The recording is silent ({levels.RmsDecibels:0} dBFS); nothing to hear.");
+            return 0;
+        }
+
+        if (levels.IsClipped)
+        {
+            await context.Out.WriteLineAsync($"warning: {levels.ClippedFraction:P1} of the samples are clipped; recognition will suffer.");
+        }
+
+        var choice = await VoiceActivityDetectorFactory.CreateAsync(new VoiceActivityOptions { ModelPath = vadPath ?? TrySileroPath(), ModelUrl = null }, null, cancellationToken);
+        if (choice.FallbackReason is not null)
+        {
+            await context.Out.WriteLineAsync($"note: using the energy detector because {choice.FallbackReason}.");
+        }
+
+        using var detector = new VoiceTurnDetector(choice.Detector);
+        using var recognizer = transcribe && PocketSphinxSpeechToText.IsAvailable(out _) ? new PocketSphinxSpeechToText() : null;
+        var emotion = new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault());
+        var speaker = emotion.CreateSpeakerStatistics();
+        var events = detector.Process(audio.Samples).Concat(detector.Complete());
+        foreach (var item in events)
+        {
+            switch (item)
+            {
+                case EndOfTurn end:
+                    var transcript = recognizer is null ? null : await recognizer.TranscribeAsync(end.Utterance, "en", cancellationToken);
+                    var heard = emotion.Recognize(end.Utterance, speaker);
+                    await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"{end.SpeechStartedAt.TotalSeconds,7:0.00}–{end.At.TotalSeconds:0.00} s  turn ({end.Reason}{(end.WasForced ? ", forced" : string.Empty)}): \"{transcript?.Text ?? "(not transcribed)"}\""));
+                    if (heard is not null)
+                    {
+                        await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                            $"          voice: {heard.Label} ({heard.Confidence:0.00}), valence {heard.Valence:+0.00;-0.00}, arousal {heard.Arousal:+0.00;-0.00}; pitch {heard.Prosody.MeanPitchHz:0} Hz, range {heard.Prosody.PitchRangeSemitones:0.0} st, rate {heard.Prosody.SpeakingRate:0.0} syl/s, pauses {heard.Prosody.PauseRatio:P0}"));
+                    }
+
+                    break;
+                case SpeechDiscarded discarded:
+                    await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{discarded.At.TotalSeconds,7:0.00} s  ignored a {discarded.Duration.TotalMilliseconds:0} ms burst (cough/click)"));
+                    break;
+            }
+        }
+
+        return 0;
+    }
+
+    private static string? TrySileroPath()
+    {
+        try
+        {
+            return VoicePaths.SileroModel();
+        }
+        catch (CliUsageException)
+        {
+            return null;
+        }
+    }
+}
