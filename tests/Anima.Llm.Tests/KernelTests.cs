@@ -144,4 +144,29 @@ public sealed unsafe class KernelTests
         Assert.Equal(single, multi);
         Assert.Contains(single, value => value != 0);
     }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Dot4_FourTokens_MatchesSingleTokenDot(GgmlType type)
+    {
+        Assert.SkipUnless(QuantizedDot.HasDot4(type), $"no four-token kernel for {type} on this CPU");
+        const int Columns = 768;
+        var random = new Random(200 + (int)type);
+        var row = RandomWeights.Create(type, Columns, random);
+        var activations = new QuantizedActivations(6, Columns);
+        activations.Quantize(RandomVector(Columns * 6, random), 6);
+        var four = new float[4];
+        fixed (byte* rowPointer = row)
+        fixed (float* fourPointer = four)
+        {
+            QuantizedDot.Dot4(type, rowPointer, activations, 2, Columns, fourPointer);
+            for (var t = 0; t < 4; t++)
+            {
+                var single = QuantizedDot.Dot(type, rowPointer, activations.ValuesOf(2 + t), activations.ScalesOf(2 + t), activations.SumsOf(2 + t), Columns);
+                var reference = QuantizedDot.Reference(type, rowPointer, activations.ValuesOf(2 + t), activations.ScalesOf(2 + t), Columns);
+                Assert.True(Math.Abs(four[t] - single) <= 1e-4 * Math.Max(1, Math.Abs(single)), $"{type} token {t}: {four[t]} vs {single}");
+                Assert.True(Math.Abs(four[t] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"{type} token {t}: {four[t]} vs reference {reference}");
+            }
+        }
+    }
 }

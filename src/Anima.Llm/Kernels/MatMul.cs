@@ -75,18 +75,33 @@ public static unsafe class MatMul
         var data = weights.Data;
         var rowBytes = weights.RowBytes;
         var totalRows = weights.Rows;
+        var useFour = useQuantized && tokens >= 4 && QuantizedDot.HasDot4(type);
 
         void Work(int rowBlock)
         {
             var firstRow = rowBlock * RowsPerTask;
             var lastRow = Math.Min(totalRows, firstRow + RowsPerTask);
+            var four = stackalloc float[4];
             for (var tile = 0; tile < tokens; tile += TokensPerTile)
             {
                 var tileEnd = Math.Min(tokens, tile + TokensPerTile);
                 for (var row = firstRow; row < lastRow; row++)
                 {
                     var rowData = data + row * rowBytes;
-                    for (var token = tile; token < tileEnd; token++)
+                    var token = tile;
+                    if (useFour)
+                    {
+                        for (; token + 4 <= tileEnd; token += 4)
+                        {
+                            QuantizedDot.Dot4(type, rowData, quantized!, token, columns, four);
+                            output[token * outputStride + row] = four[0];
+                            output[(token + 1) * outputStride + row] = four[1];
+                            output[(token + 2) * outputStride + row] = four[2];
+                            output[(token + 3) * outputStride + row] = four[3];
+                        }
+                    }
+
+                    for (; token < tileEnd; token++)
                     {
                         output[token * outputStride + row] = useQuantized
                             ? QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns)

@@ -356,4 +356,210 @@ public static unsafe class QuantizedDot
         accumulator = Fma.MultiplyAdd(ToFloat(products, weights), Vector256.Create(factor), accumulator);
         return 32 * factor * (scale0 * aSums[2 * chunk] + scale1 * aSums[2 * chunk + 1]);
     }
+
+    /// <summary>Whether <see cref="Dot4"/> has a kernel for <paramref name="type"/>.</summary>
+    public static bool HasDot4(GgmlType type) => IsAccelerated && type is GgmlType.Q8_0 or GgmlType.Q5_0 or GgmlType.Q4_K or GgmlType.Q6_K;
+
+    /// <summary>
+    /// One weight row against four consecutive rows of quantized activations (a prompt's tokens):
+    /// each weight block is loaded and unpacked once for all four, which is what makes prefill fast.
+    /// <paramref name="output"/>[t] receives the dot with token t.
+    /// </summary>
+    public static void Dot4(GgmlType type, byte* row, QuantizedActivations activations, int firstToken, int columns, float* output)
+    {
+        var values = activations.ValuesOf(firstToken);
+        var scales = activations.ScalesOf(firstToken);
+        var sums = activations.SumsOf(firstToken);
+        switch (type)
+        {
+            case GgmlType.Q8_0: Dot4Q8_0(row, values, scales, columns, output); break;
+            case GgmlType.Q5_0: Dot4Q5_0(row, values, scales, sums, columns, output); break;
+            case GgmlType.Q4_K: Dot4Q4_K(row, values, scales, sums, columns, output); break;
+            case GgmlType.Q6_K: Dot4Q6_K(row, values, scales, sums, columns, output); break;
+            default: throw new NotSupportedException($"No four-token kernel for {type}.");
+        }
+    }
+
+    private static void Dot4Q8_0(byte* row, sbyte* values, float* scales, int columns, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var ones = Vector256.Create((short)1);
+        var blocks = columns / 32;
+        var scaleStride = columns / 32;
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = row + b * 34;
+            var weights = Avx.LoadVector256((sbyte*)(block + 2));
+            var magnitude = Avx2.Abs(weights);
+            var d = table[*(ushort*)block];
+            var a = values + b * 32;
+            acc0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude, Avx2.Sign(Avx.LoadVector256(a), weights)), ones), Vector256.Create(d * scales[b]), acc0);
+            acc1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude, Avx2.Sign(Avx.LoadVector256(a + columns), weights)), ones), Vector256.Create(d * scales[b + scaleStride]), acc1);
+            acc2 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude, Avx2.Sign(Avx.LoadVector256(a + 2 * columns), weights)), ones), Vector256.Create(d * scales[b + 2 * scaleStride]), acc2);
+            acc3 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude, Avx2.Sign(Avx.LoadVector256(a + 3 * columns), weights)), ones), Vector256.Create(d * scales[b + 3 * scaleStride]), acc3);
+        }
+
+        output[0] = Vector256.Sum(acc0);
+        output[1] = Vector256.Sum(acc1);
+        output[2] = Vector256.Sum(acc2);
+        output[3] = Vector256.Sum(acc3);
+    }
+
+    private static void Dot4Q5_0(byte* row, sbyte* values, float* scales, short* sums, int columns, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var bitTable = BitsToBytes;
+        var ones = Vector256.Create((short)1);
+        var mask = Vector128.Create((byte)0xF);
+        var blocks = columns / 32;
+        var scaleStride = columns / 32;
+        var sumStride = columns / 16;
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        float offset0 = 0, offset1 = 0, offset2 = 0, offset3 = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block = row + b * 22;
+            var high = Vector256.Create(bitTable[block[2]], bitTable[block[3]], bitTable[block[4]], bitTable[block[5]]).AsByte();
+            var packed = Sse2.LoadVector128(block + 6);
+            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | high;
+            var d = table[*(ushort*)block];
+            var a = values + b * 32;
+            var s = sums + 2 * b;
+            var f0 = d * scales[b];
+            var f1 = d * scales[b + scaleStride];
+            var f2 = d * scales[b + 2 * scaleStride];
+            var f3 = d * scales[b + 3 * scaleStride];
+            acc0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), ones), Vector256.Create(f0), acc0);
+            acc1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), ones), Vector256.Create(f1), acc1);
+            acc2 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), ones), Vector256.Create(f2), acc2);
+            acc3 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), ones), Vector256.Create(f3), acc3);
+            offset0 += f0 * (s[0] + s[1]);
+            offset1 += f1 * (s[sumStride] + s[sumStride + 1]);
+            offset2 += f2 * (s[2 * sumStride] + s[2 * sumStride + 1]);
+            offset3 += f3 * (s[3 * sumStride] + s[3 * sumStride + 1]);
+        }
+
+        output[0] = Vector256.Sum(acc0) - 16 * offset0;
+        output[1] = Vector256.Sum(acc1) - 16 * offset1;
+        output[2] = Vector256.Sum(acc2) - 16 * offset2;
+        output[3] = Vector256.Sum(acc3) - 16 * offset3;
+    }
+
+    private static void Dot4Q4_K(byte* row, sbyte* values, float* scales, short* sums, int columns, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector256.Create((byte)0xF);
+        var subScales = stackalloc int[8];
+        var subMins = stackalloc int[8];
+        var scaleStride = columns / 32;
+        var sumStride = columns / 16;
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        var minimum = stackalloc float[4];
+        for (var t = 0; t < 4; t++)
+        {
+            minimum[t] = 0;
+        }
+
+        for (var s = 0; s < columns / 256; s++)
+        {
+            var block = row + s * 144;
+            var d = table[*(ushort*)block];
+            var dmin = table[*(ushort*)(block + 2)];
+            ScalesMinsK4(block + 4, subScales, subMins);
+            var qs = block + 16;
+            for (var sub = 0; sub < 8; sub++)
+            {
+                var packed = Avx.LoadVector256(qs + 32 * (sub >> 1));
+                var weights = (sub & 1) == 0 ? packed & mask : Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
+                var scale16 = Vector256.Create((short)subScales[sub]);
+                var index = s * 8 + sub;
+                var a = values + index * 32;
+                var ds = d;
+                acc0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale16), Vector256.Create(ds * scales[index]), acc0);
+                acc1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), scale16), Vector256.Create(ds * scales[index + scaleStride]), acc1);
+                acc2 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), scale16), Vector256.Create(ds * scales[index + 2 * scaleStride]), acc2);
+                acc3 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), scale16), Vector256.Create(ds * scales[index + 3 * scaleStride]), acc3);
+                var m = dmin * subMins[sub];
+                for (var t = 0; t < 4; t++)
+                {
+                    minimum[t] += m * scales[index + t * scaleStride] * (sums[2 * index + t * sumStride] + sums[2 * index + 1 + t * sumStride]);
+                }
+            }
+        }
+
+        output[0] = Vector256.Sum(acc0) - minimum[0];
+        output[1] = Vector256.Sum(acc1) - minimum[1];
+        output[2] = Vector256.Sum(acc2) - minimum[2];
+        output[3] = Vector256.Sum(acc3) - minimum[3];
+    }
+
+    private static void Dot4Q6_K(byte* row, sbyte* values, float* scales, short* sums, int columns, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector256.Create((byte)0xF);
+        var three = Vector256.Create((byte)3);
+        var scaleStride = columns / 32;
+        var sumStride = columns / 16;
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        var offset = stackalloc float[4];
+        for (var t = 0; t < 4; t++)
+        {
+            offset[t] = 0;
+        }
+
+        for (var s = 0; s < columns / 256; s++)
+        {
+            var block = row + s * 210;
+            var d = table[*(ushort*)(block + 208)];
+            var blockScales = (sbyte*)(block + 192);
+            for (var half = 0; half < 2; half++)
+            {
+                var ql0 = Avx.LoadVector256(block + 64 * half);
+                var ql1 = Avx.LoadVector256(block + 64 * half + 32);
+                var qh16 = Avx.LoadVector256(block + 128 + 32 * half).AsUInt16();
+                for (var part = 0; part < 4; part++)
+                {
+                    var low = part switch
+                    {
+                        0 => ql0 & mask,
+                        1 => ql1 & mask,
+                        2 => Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & mask,
+                        _ => Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & mask,
+                    };
+                    var highBits = part switch
+                    {
+                        0 => qh16.AsByte() & three,
+                        1 => Avx2.ShiftRightLogical(qh16, 2).AsByte() & three,
+                        2 => Avx2.ShiftRightLogical(qh16, 4).AsByte() & three,
+                        _ => Avx2.ShiftRightLogical(qh16, 6).AsByte() & three,
+                    };
+                    var weights = low | Avx2.ShiftLeftLogical(highBits.AsUInt16(), 4).AsByte();
+                    short scale0 = blockScales[8 * half + 2 * part];
+                    short scale1 = blockScales[8 * half + 2 * part + 1];
+                    var scale16 = Vector256.Create(Vector128.Create(scale0), Vector128.Create(scale1));
+                    var index = s * 8 + 4 * half + part;
+                    var a = values + index * 32;
+                    var f0 = d * scales[index];
+                    var f1 = d * scales[index + scaleStride];
+                    var f2 = d * scales[index + 2 * scaleStride];
+                    var f3 = d * scales[index + 3 * scaleStride];
+                    acc0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale16), Vector256.Create(f0), acc0);
+                    acc1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), scale16), Vector256.Create(f1), acc1);
+                    acc2 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), scale16), Vector256.Create(f2), acc2);
+                    acc3 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), scale16), Vector256.Create(f3), acc3);
+                    var sumIndex = 2 * index;
+                    offset[0] += 32 * f0 * (scale0 * sums[sumIndex] + scale1 * sums[sumIndex + 1]);
+                    offset[1] += 32 * f1 * (scale0 * sums[sumIndex + sumStride] + scale1 * sums[sumIndex + sumStride + 1]);
+                    offset[2] += 32 * f2 * (scale0 * sums[sumIndex + 2 * sumStride] + scale1 * sums[sumIndex + 2 * sumStride + 1]);
+                    offset[3] += 32 * f3 * (scale0 * sums[sumIndex + 3 * sumStride] + scale1 * sums[sumIndex + 3 * sumStride + 1]);
+                }
+            }
+        }
+
+        output[0] = Vector256.Sum(acc0) - offset[0];
+        output[1] = Vector256.Sum(acc1) - offset[1];
+        output[2] = Vector256.Sum(acc2) - offset[2];
+        output[3] = Vector256.Sum(acc3) - offset[3];
+    }
 }
