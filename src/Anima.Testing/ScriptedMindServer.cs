@@ -138,7 +138,9 @@ public sealed class ScriptedMindServer : IAsyncDisposable
         {
             if (fault == MindFault.BreakMidway && index == tokens.Count / 2)
             {
-                // Drop the connection without the final chunk or [DONE], as a crashed server would.
+                // Drop the connection without the final chunk or [DONE], as a crashed server would,
+                // after giving the chunks already written time to leave Kestrel's output buffer.
+                await Task.Delay(100, context.RequestAborted);
                 context.Abort();
                 return;
             }

@@ -50,19 +50,32 @@ public static class CompanionApi
     private static ICompanionGrain Companion(HttpContext context, IGrainFactory grains) =>
         grains.GetGrain<ICompanionGrain>(context.User.UserId());
 
-    private static Task SendAsync(MessageRequest request, HttpContext context, IGrainFactory grains) =>
-        StreamAsync(context, Companion(context, grains).SendAsync(request.Text ?? string.Empty, context.RequestAborted));
+    private static Task SendAsync(MessageRequest request, HttpContext context, IGrainFactory grains)
+    {
+        var companion = Companion(context, grains);
+        return StreamAsync(context, companion, companion.SendAsync(request.Text ?? string.Empty, context.RequestAborted).WithBatchSize(1));
+    }
 
-    private static Task BeginAsync(BeginRequest request, HttpContext context, IGrainFactory grains) =>
-        StreamAsync(context, Companion(context, grains).BeginAsync(request.Language ?? "en", context.RequestAborted));
+    private static Task BeginAsync(BeginRequest request, HttpContext context, IGrainFactory grains)
+    {
+        var companion = Companion(context, grains);
+        return StreamAsync(context, companion, companion.BeginAsync(request.Language ?? "en", context.RequestAborted).WithBatchSize(1));
+    }
+
+    // Batch size 1: Orleans otherwise gathers a batch of events grain-side before returning any, which
+    // would hold back tokens (and lose the ones before a failure) instead of streaming them.
 
     /// <summary>
     /// Waits for the first event before committing to a stream, so that a refusal (empty message, busy)
     /// is an ordinary ProblemDetails response with the right status code.
     /// </summary>
-    private static async Task StreamAsync(HttpContext context, IAsyncEnumerable<ReplyEvent> events)
+    private static async Task StreamAsync(HttpContext context, ICompanionGrain companion, IAsyncEnumerable<ReplyEvent> events)
     {
         var cancellationToken = context.RequestAborted;
+
+        // When the user goes away mid-reply, tell the grain at once: it stops the mind and stores the
+        // partial reply as interrupted, rather than finishing a reply nobody reads.
+        await using var leave = cancellationToken.Register(() => _ = companion.StopAsync(CancellationToken.None));
         await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
         try
         {

@@ -52,6 +52,7 @@ public static class AnimaHostingExtensions
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
 
         // The embedded Orleans silo: one grain per user's companion, state in the same database.
         var anima = builder.Configuration.GetSection(AnimaOptions.SectionName).Get<AnimaOptions>() ?? new AnimaOptions();
