@@ -57,6 +57,17 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _initialized;
 
+    // Per-user BM25 statistics (memory count, total weighted length): counted on a user's first search, then kept up
+    // to date by every write of this store. Another process writing the same file makes them approximate, which only
+    // nudges IDF values.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UserStatistics> _statistics = new(StringComparer.Ordinal);
+
+    private sealed class UserStatistics(long count, double totalLength)
+    {
+        public long Count = count;
+        public double TotalLength = totalLength;
+    }
+
     public SqliteMemoryStore(SqliteMemoryStoreOptions options, TimeProvider? timeProvider = null, ILogger<SqliteMemoryStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -163,12 +174,15 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
                 superseded_by TEXT,
                 retired INTEGER NOT NULL,
                 embedding BLOB,
-                search_context TEXT);
+                search_context TEXT,
+                term_count INTEGER NOT NULL,
+                context_count INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS memories_user_created ON memories(user_id, created_at);
             CREATE INDEX IF NOT EXISTS memories_user_importance ON memories(user_id, importance);
             CREATE INDEX IF NOT EXISTS memories_user_event ON memories(user_id, event_at) WHERE event_at IS NOT NULL;
             CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(
                 scope, terms, context, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+            CREATE VIRTUAL TABLE IF NOT EXISTS memories_vocab USING fts5vocab(memories_fts, row);
             INSERT INTO memories_fts(memories_fts, rank) VALUES('rank', 'bm25(0.0, 1.0, 0.35)');
             INSERT INTO memories_fts(memories_fts, rank) VALUES('secure-delete', 1);
             """, cancellationToken);
@@ -201,31 +215,33 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             return;
         }
 
-        var scope = ScopeToken(userId);
+        var prefix = UserPrefix(userId);
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenWriterAsync(cancellationToken);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            await using var find = Command(connection, transaction, "SELECT seq, user_id FROM memories WHERE id = $id;");
+            await using var find = Command(connection, transaction, "SELECT seq, user_id, term_count, context_count FROM memories WHERE id = $id;");
             var findId = find.Parameters.Add("$id", SqliteType.Text);
             await using var insert = Command(connection, transaction, """
                 INSERT INTO memories(id, user_id, kind, text, created_at, updated_at, event_at, expires_at, provenance,
-                    confidence, importance, emotional_weight, superseded_by, retired, embedding, search_context)
+                    confidence, importance, emotional_weight, superseded_by, retired, embedding, search_context, term_count, context_count)
                 VALUES($id, $user, $kind, $text, $created, $updated, $event, $expires, $provenance,
-                    $confidence, $importance, $emotional, $superseded, $retired, $embedding, $context)
+                    $confidence, $importance, $emotional, $superseded, $retired, $embedding, $context, $termCount, $contextCount)
                 RETURNING seq;
                 """);
             await using var update = Command(connection, transaction, """
                 UPDATE memories SET kind=$kind, text=$text, created_at=$created, updated_at=$updated, event_at=$event,
                     expires_at=$expires, provenance=$provenance, confidence=$confidence, importance=$importance,
                     emotional_weight=$emotional, superseded_by=$superseded, retired=$retired, embedding=$embedding,
-                    search_context=$context
+                    search_context=$context, term_count=$termCount, context_count=$contextCount
                 WHERE seq=$seq;
                 """);
             await using var deleteIndex = Command(connection, transaction, "DELETE FROM memories_fts WHERE rowid=$seq;");
             await using var insertIndex = Command(connection, transaction,
                 "INSERT INTO memories_fts(rowid, scope, terms, context) VALUES($seq, $scope, $terms, $contextTerms);");
+            long addedDocuments = 0;
+            double addedLength = 0;
             foreach (var memory in memories)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -241,13 +257,19 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
                         }
 
                         existing = reader.GetInt64(0);
+                        addedDocuments--;
+                        addedLength -= Bm25.Length(reader.GetInt32(2), reader.GetInt32(3));
                     }
                 }
 
+                var textTerms = MemoryTextAnalyzer.Analyze(memory.Text, distinct: false);
+                var contextTerms = MemoryTextAnalyzer.Analyze(memory.SearchContext, distinct: false);
+                addedDocuments++;
+                addedLength += Bm25.Length(textTerms.Count, contextTerms.Count);
                 long seq;
                 if (existing is { } found)
                 {
-                    Bind(update, memory, userId);
+                    Bind(update, memory, userId, textTerms.Count, contextTerms.Count);
                     update.Parameters.AddWithValue("$seq", found);
                     await update.ExecuteNonQueryAsync(cancellationToken);
                     update.Parameters.Clear();
@@ -258,20 +280,21 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
                 }
                 else
                 {
-                    Bind(insert, memory, userId);
+                    Bind(insert, memory, userId, textTerms.Count, contextTerms.Count);
                     seq = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
                     insert.Parameters.Clear();
                 }
 
                 insertIndex.Parameters.Clear();
                 insertIndex.Parameters.AddWithValue("$seq", seq);
-                insertIndex.Parameters.AddWithValue("$scope", ScopeText(scope, memory));
-                insertIndex.Parameters.AddWithValue("$terms", MemoryTextAnalyzer.ToIndexText(memory.Text));
-                insertIndex.Parameters.AddWithValue("$contextTerms", MemoryTextAnalyzer.ToIndexText(memory.SearchContext));
+                insertIndex.Parameters.AddWithValue("$scope", ScopeText(memory));
+                insertIndex.Parameters.AddWithValue("$terms", Prefixed(prefix, textTerms));
+                insertIndex.Parameters.AddWithValue("$contextTerms", Prefixed(prefix, contextTerms));
                 await insertIndex.ExecuteNonQueryAsync(cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
+            AdjustStatistics(userId, addedDocuments, addedLength);
             if (purge)
             {
                 await PurgeAsync(connection, cancellationToken);
@@ -283,9 +306,41 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         }
     }
 
-    private static void Bind(SqliteCommand command, Memory memory, string userId)
+    private void AdjustStatistics(string userId, long documents, double length)
+    {
+        if (_statistics.TryGetValue(userId, out var statistics))
+        {
+            lock (statistics)
+            {
+                statistics.Count = Math.Max(0, statistics.Count + documents);
+                statistics.TotalLength = Math.Max(0, statistics.TotalLength + length);
+            }
+        }
+    }
+
+    private async Task<(long Count, double AverageLength)> StatisticsAsync(SqliteConnection connection, string userId, CancellationToken cancellationToken)
+    {
+        if (!_statistics.TryGetValue(userId, out var statistics))
+        {
+            await using var command = Command(connection, null, "SELECT count(*), total(term_count + 0.35 * context_count) FROM memories WHERE user_id=$user;");
+            command.Parameters.AddWithValue("$user", userId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            statistics = _statistics.GetOrAdd(userId, new UserStatistics(reader.GetInt64(0), reader.GetDouble(1)));
+        }
+
+        lock (statistics)
+        {
+            var count = Math.Max(1, statistics.Count);
+            return (count, statistics.TotalLength > 0 ? statistics.TotalLength / count : 1);
+        }
+    }
+
+    private static void Bind(SqliteCommand command, Memory memory, string userId, int termCount, int contextCount)
     {
         var parameters = command.Parameters;
+        parameters.AddWithValue("$termCount", termCount);
+        parameters.AddWithValue("$contextCount", contextCount);
         parameters.AddWithValue("$id", memory.Id.ToString("D"));
         parameters.AddWithValue("$user", userId);
         parameters.AddWithValue("$kind", (int)memory.Kind);
@@ -424,44 +479,134 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             return [];
         }
 
-        var match = new StringBuilder();
-        match.Append("scope : \"").Append(ScopeToken(userId)).Append("\" AND (");
-        match.AppendJoin(" OR ", terms.Select(term => $"\"{term}\""));
-        match.Append(')');
+        // Ranking every match with FTS5's bm25() costs about 3 µs a row, too slow when a common word matches tens of
+        // thousands of a user's memories. So: look up each term's document frequency, rank with FTS5 only over the
+        // rarest terms whose postings fit RankedPostingBudget, add the newest memories holding the common terms, and
+        // score all these candidates with exact BM25 (Bm25) in C#. Common words carry little weight in BM25 anyway.
+        await using var connection = await OpenAsync(cancellationToken);
+        var prefix = UserPrefix(userId);
+        var frequencies = await DocumentFrequenciesAsync(connection, prefix, terms, cancellationToken);
+        var present = terms.Where(term => frequencies.GetValueOrDefault(term) > 0).OrderBy(term => frequencies[term]).ToList();
+        if (present.Count == 0)
+        {
+            return [];
+        }
+
+        var rare = new List<string>();
+        long postings = 0;
+        foreach (var term in present)
+        {
+            if (postings + frequencies[term] > RankedPostingBudget)
+            {
+                break;
+            }
+
+            rare.Add(term);
+            postings += frequencies[term];
+        }
+
+        var common = present.Skip(rare.Count).ToList();
+        var filter = MatchFilter(query);
+        var candidates = new Dictionary<Guid, Memory>();
+        var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        if (rare.Count > 0)
+        {
+            await ReadCandidatesAsync(connection, userId, now, Match(filter, prefix, rare, query.IncludeRetired), "rank", query.Limit + 16, candidates, cancellationToken);
+        }
+
+        if (common.Count > 0)
+        {
+            await ReadCandidatesAsync(connection, userId, now, Match(filter, prefix, common, query.IncludeRetired), "rowid DESC", CommonTermCandidates, candidates, cancellationToken);
+        }
+
+        var (documentCount, averageLength) = await StatisticsAsync(connection, userId, cancellationToken);
+
+        var inverse = present.ToDictionary(term => term, term => Bm25.InverseDocumentFrequency(frequencies[term], documentCount), StringComparer.Ordinal);
+        var hits = new List<MemorySearchHit>(candidates.Count);
+        foreach (var memory in candidates.Values)
+        {
+            var score = Bm25.Score(inverse, MemoryTextAnalyzer.Analyze(memory.Text, distinct: false), MemoryTextAnalyzer.Analyze(memory.SearchContext, distinct: false), averageLength);
+            if (score > 0)
+            {
+                hits.Add(new MemorySearchHit(memory, score));
+            }
+        }
+
+        hits.Sort((left, right) => right.LexicalScore.CompareTo(left.LexicalScore) is var order && order != 0
+            ? order
+            : right.Memory.CreatedAt.CompareTo(left.Memory.CreatedAt));
+        return hits.Count > query.Limit ? hits.GetRange(0, query.Limit) : hits;
+    }
+
+    /// <summary>Postings FTS5 may rank per query (see <see cref="SearchAsync"/>); about 4 ms of bm25() on this machine's class of CPU.</summary>
+    public const int RankedPostingBudget = 1_500;
+
+    /// <summary>The newest memories holding only common terms that are added as candidates.</summary>
+    public const int CommonTermCandidates = 100;
+
+    /// <summary>The scope part of a MATCH: kinds and retirement are tokens of the scope column; null when there is nothing to filter.</summary>
+    private static string? MatchFilter(MemorySearchQuery query)
+    {
+        var clauses = new List<string>();
         if (query.Kinds is { Count: > 0 } kinds)
         {
-            match.Append(" AND scope : (").AppendJoin(" OR ", kinds.Select(kind => KindToken(kind))).Append(')');
+            clauses.Add("scope : (" + string.Join(" OR ", kinds.Select(kind => KindToken(kind))) + ")");
         }
 
-        if (!query.IncludeRetired)
+        return clauses.Count == 0 ? null : string.Join(" AND ", clauses);
+    }
+
+    private static string Match(string? filter, string prefix, IEnumerable<string> terms, bool includeRetired = false)
+    {
+        var match = "{terms context} : (" + string.Join(" OR ", terms.Select(term => $"\"{prefix}{term}\"")) + ")";
+        if (filter is not null)
         {
-            match.Append(" NOT scope : \"retired\"");
+            match = $"{match} AND {filter}";
         }
 
-        await using var connection = await OpenAsync(cancellationToken);
+        return includeRetired ? match : match + " NOT scope : \"retired\"";
+    }
+
+    private static async Task<Dictionary<string, long>> DocumentFrequenciesAsync(SqliteConnection connection, string prefix, IReadOnlyList<string> terms, CancellationToken cancellationToken)
+    {
+        // One equality lookup per term: fts5vocab answers "term = ?" by seeking, but "term IN (...)" may scan.
+        await using var command = Command(connection, null, "SELECT doc FROM memories_vocab WHERE term = $term;");
+        var parameter = command.Parameters.Add("$term", SqliteType.Text);
+        var frequencies = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var term in terms)
+        {
+            parameter.Value = prefix + term;
+            if (await command.ExecuteScalarAsync(cancellationToken) is long frequency)
+            {
+                frequencies[term] = frequency;
+            }
+        }
+
+        return frequencies;
+    }
+
+    private static async Task ReadCandidatesAsync(SqliteConnection connection, string userId, long now, string match, string order, int limit,
+        Dictionary<Guid, Memory> candidates, CancellationToken cancellationToken)
+    {
         await using var command = connection.CreateCommand();
-        // Over-fetch a little: expired rows are dropped after the join (expiry is a time, not an indexed token).
+        // CROSS JOIN keeps the FTS sub-query as the outer loop: left to itself the planner scans all of the user's rows
+        // by the user index and probes the sub-query for each (half a second at 100,000 memories).
         command.CommandText = $"""
-            SELECT {Columns}, f.rank FROM (
-                SELECT rowid, rank FROM memories_fts WHERE memories_fts MATCH $match ORDER BY rank LIMIT $fetch) f
-            JOIN memories m ON m.seq = f.rowid
-            WHERE m.user_id=$user AND (m.expires_at IS NULL OR m.expires_at>$now)
-            ORDER BY f.rank LIMIT $limit;
+            SELECT {Columns} FROM (
+                SELECT rowid FROM memories_fts WHERE memories_fts MATCH $match ORDER BY {order} LIMIT $limit) f
+            CROSS JOIN memories m ON m.seq = f.rowid
+            WHERE m.user_id=$user AND (m.expires_at IS NULL OR m.expires_at>$now);
             """;
-        command.Parameters.AddWithValue("$match", match.ToString());
-        command.Parameters.AddWithValue("$fetch", query.Limit + 16);
-        command.Parameters.AddWithValue("$limit", query.Limit);
+        command.Parameters.AddWithValue("$match", match);
+        command.Parameters.AddWithValue("$limit", limit);
         command.Parameters.AddWithValue("$user", userId);
-        command.Parameters.AddWithValue("$now", _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-        var hits = new List<MemorySearchHit>(query.Limit);
+        command.Parameters.AddWithValue("$now", now);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            // FTS5's bm25() is negative, better matches more negative; report it positive, higher is better.
-            hits.Add(new MemorySearchHit(Read(reader), -reader.GetDouble(16)));
+            var memory = Read(reader);
+            candidates.TryAdd(memory.Id, memory);
         }
-
-        return hits;
     }
 
     public async Task<Memory?> UpdateAsync(string userId, Guid id, MemoryCorrection correction, CancellationToken cancellationToken = default)
@@ -510,17 +655,25 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
             {
                 await using var command = Command(connection, transaction,
-                    $"DELETE FROM memories_fts WHERE rowid IN (SELECT seq FROM memories WHERE {where}); DELETE FROM memories WHERE {where};");
+                    $"SELECT count(*), total(term_count + 0.35 * context_count) FROM memories WHERE {where};");
                 command.Parameters.AddWithValue("$user", userId);
                 if (id is { } value)
                 {
                     command.Parameters.AddWithValue("$id", value.ToString("D"));
                 }
 
+                double removedLength;
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    await reader.ReadAsync(cancellationToken);
+                    deleted = (int)reader.GetInt64(0);
+                    removedLength = reader.GetDouble(1);
+                }
+
+                command.CommandText = $"DELETE FROM memories_fts WHERE rowid IN (SELECT seq FROM memories WHERE {where}); DELETE FROM memories WHERE {where};";
                 await command.ExecuteNonQueryAsync(cancellationToken);
-                command.CommandText = "SELECT changes();";
-                deleted = (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
                 await transaction.CommitAsync(cancellationToken);
+                AdjustStatistics(userId, -deleted, -removedLength);
             }
 
             if (deleted > 0)
@@ -591,18 +744,33 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         };
     }
 
-    /// <summary>The token that marks a user's rows in the index: hex of a SHA-256 prefix of the user id (ids may hold any characters).</summary>
-    private static string ScopeToken(string userId)
+    /// <summary>
+    /// The prefix of a user's terms in the index ("u" and 12 hex digits of SHA-256 of the user id): every term is
+    /// indexed as prefix+term, so each user has their own postings lists. A search reads only the user's postings
+    /// (an AND with a per-user token would walk all of a big user's postings) and gets per-user document frequencies.
+    /// A prefix collision between two users costs only IDF accuracy: rows are still checked by user id.
+    /// </summary>
+    private static string UserPrefix(string userId)
     {
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(userId), hash);
-        return "u" + Convert.ToHexStringLower(hash[..16]);
+        return "u" + Convert.ToHexStringLower(hash[..6]);
+    }
+
+    private static string Prefixed(string prefix, IReadOnlyList<string> terms)
+    {
+        var builder = new StringBuilder(terms.Count * (prefix.Length + 8));
+        foreach (var term in terms)
+        {
+            builder.Append(prefix).Append(term).Append(' ');
+        }
+
+        return builder.ToString();
     }
 
     private static string KindToken(MemoryKind kind) => "kind" + ((int)kind).ToString(CultureInfo.InvariantCulture);
 
-    private static string ScopeText(string scope, Memory memory) =>
-        memory.IsRetired ? $"{scope} {KindToken(memory.Kind)} retired" : $"{scope} {KindToken(memory.Kind)}";
+    private static string ScopeText(Memory memory) => memory.IsRetired ? $"{KindToken(memory.Kind)} retired" : KindToken(memory.Kind);
 
     private void EnsureInitialized()
     {

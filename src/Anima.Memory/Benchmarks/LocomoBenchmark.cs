@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Anima.Memory.Recall;
+using Anima.Memory.Storage;
+
+namespace Anima.Memory.Benchmarks;
+
+/// <summary>Recall figures of one group of LoCoMo questions.</summary>
+public sealed record LocomoRecall(string Group, int Questions, double RecallAt5, double RecallAt10, double AllEvidenceAt10);
+
+/// <summary>The result of <see cref="LocomoBenchmark.RunAsync"/>.</summary>
+public sealed record LocomoReport(
+    int Samples,
+    int TurnsIngested,
+    int MemoriesIngested,
+    LocomoRecall Overall,
+    IReadOnlyList<LocomoRecall> ByCategory,
+    TimeSpan QueryP50,
+    TimeSpan QueryP99,
+    TimeSpan IngestTime,
+    int UnknownEvidenceIds,
+    int K);
+
+/// <summary>
+/// LoCoMo retrieval benchmark: every turn of every conversation is stored as an episodic memory of one user per
+/// sample (text "Speaker: words [shares a photo: caption]", the previous turn as hidden search context, the
+/// session's time as its creation time). For each question with evidence, <see cref="MemoryRecall"/> retrieves
+/// the top K memories as of the day after the last session, and recall@k is the share of the question's evidence
+/// turns found among the provenance of the top k (averaged over questions). Optionally, LoCoMo's shipped
+/// observations (facts an LLM extracted per session, each citing its turn) are stored too, as a stand-in for
+/// what the consolidator would extract with a mind; they are reported separately.
+/// </summary>
+public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? recallOptions = null)
+{
+    private static readonly string[] CategoryNames = ["", "multi-hop", "temporal", "open-domain", "single-hop", "adversarial"];
+
+    public static string CategoryName(int category) =>
+        category >= 1 && category < CategoryNames.Length ? CategoryNames[category] : "other";
+
+    public async Task<LocomoReport> RunAsync(IReadOnlyList<LocomoSample> samples, int k, bool includeObservations, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        var depth = Math.Max(k, 10);
+        var ingestStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        var totalTurns = samples.Sum(sample => sample.Turns.Count);
+        var totalQuestions = samples.Sum(sample => sample.Questions.Count(question => question.Evidence.Count > 0));
+        var work = (double)totalTurns + totalQuestions;
+        var done = 0;
+        var memories = 0;
+        foreach (var sample in samples)
+        {
+            var batch = BuildMemories(sample, includeObservations);
+            await store.UpsertManyAsync(UserId(sample), batch, cancellationToken);
+            memories += batch.Count;
+            done += sample.Turns.Count;
+            progress?.Report(done / work);
+        }
+
+        var ingestTime = System.Diagnostics.Stopwatch.GetElapsedTime(ingestStarted);
+        var latencies = new List<double>();
+        var outcomes = new List<(int Category, double At5, double At10, bool All10)>();
+        var unknown = 0;
+        foreach (var sample in samples)
+        {
+            var known = sample.Turns.Select(turn => turn.DialogueId).ToHashSet(StringComparer.Ordinal);
+            var now = sample.Turns.Max(turn => turn.SessionTime).AddDays(1);
+            var recall = new MemoryRecall(store, new FixedTimeProvider(now), options: recallOptions);
+            foreach (var question in sample.Questions)
+            {
+                if (question.Evidence.Count == 0)
+                {
+                    continue;
+                }
+
+                var evidence = question.Evidence.Where(known.Contains).ToArray();
+                unknown += question.Evidence.Count - evidence.Length;
+                if (evidence.Length == 0)
+                {
+                    done++;
+                    continue;
+                }
+
+                var (results, elapsed) = await recall.RecallTimedAsync(UserId(sample), question.Question, depth, cancellationToken);
+                latencies.Add(elapsed.TotalMilliseconds);
+                var at5 = Found(results, 5, evidence);
+                var at10 = Found(results, k, evidence);
+                outcomes.Add((question.Category, at5 / (double)evidence.Length, at10 / (double)evidence.Length, at10 == evidence.Length));
+                done++;
+                if (done % 50 == 0)
+                {
+                    progress?.Report(done / work);
+                }
+            }
+        }
+
+        progress?.Report(1);
+        latencies.Sort();
+        var byCategory = outcomes.GroupBy(outcome => outcome.Category).OrderBy(group => group.Key)
+            .Select(group => Summarize(string.Create(CultureInfo.InvariantCulture, $"category {group.Key} ({CategoryName(group.Key)})"), group.ToList()))
+            .ToArray();
+        return new LocomoReport(samples.Count, totalTurns, memories, Summarize("overall", outcomes), byCategory,
+            TimeSpan.FromMilliseconds(Percentile(latencies, 0.50)), TimeSpan.FromMilliseconds(Percentile(latencies, 0.99)), ingestTime, unknown, k);
+    }
+
+    private static LocomoRecall Summarize(string group, List<(int Category, double At5, double At10, bool All10)> outcomes) =>
+        outcomes.Count == 0
+            ? new LocomoRecall(group, 0, 0, 0, 0)
+            : new LocomoRecall(group, outcomes.Count, outcomes.Average(outcome => outcome.At5), outcomes.Average(outcome => outcome.At10),
+                outcomes.Count(outcome => outcome.All10) / (double)outcomes.Count);
+
+    private static int Found(IReadOnlyList<RecalledMemory> results, int k, IReadOnlyList<string> evidence)
+    {
+        var cited = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var result in results.Take(k))
+        {
+            cited.UnionWith(result.Memory.Provenance);
+        }
+
+        return evidence.Count(cited.Contains);
+    }
+
+    /// <summary>The nearest-rank percentile of sorted values (0 when empty).</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double fraction)
+    {
+        ArgumentNullException.ThrowIfNull(sorted);
+        if (sorted.Count == 0)
+        {
+            return 0;
+        }
+
+        var rank = (int)Math.Ceiling(fraction * sorted.Count);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+    }
+
+    private static string UserId(LocomoSample sample) => "locomo-" + sample.SampleId;
+
+    /// <summary>The memories one sample is stored as: one episodic memory per turn (and its observations when asked).</summary>
+    public static IReadOnlyList<Memory> BuildMemories(LocomoSample sample, bool includeObservations)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var userId = UserId(sample);
+        var memories = new List<Memory>(sample.Turns.Count);
+        string? previous = null;
+        var previousSession = 0;
+        for (var index = 0; index < sample.Turns.Count; index++)
+        {
+            var turn = sample.Turns[index];
+            if (turn.Session != previousSession)
+            {
+                previous = null;
+                previousSession = turn.Session;
+            }
+
+            var text = turn.ImageCaption is null ? $"{turn.Speaker}: {turn.Text}" : $"{turn.Speaker}: {turn.Text} [shares a photo: {turn.ImageCaption}]";
+            memories.Add(new Memory
+            {
+                Id = StableId(userId, turn.DialogueId),
+                UserId = userId,
+                Kind = MemoryKind.Episodic,
+                Text = Memory.TruncateText(text),
+                CreatedAt = turn.SessionTime.AddSeconds(index),
+                Provenance = [turn.DialogueId],
+                SearchContext = previous is null ? null : Memory.TruncateText(previous),
+                Importance = 0.3,
+            });
+            previous = $"{turn.Speaker}: {turn.Text}";
+        }
+
+        if (includeObservations)
+        {
+            var sessionTimes = sample.Turns.GroupBy(turn => turn.Session).ToDictionary(group => group.Key, group => group.First().SessionTime);
+            foreach (var observation in sample.Observations)
+            {
+                memories.Add(new Memory
+                {
+                    Id = StableId(userId, "obs:" + observation.DialogueId + ":" + observation.Text),
+                    UserId = userId,
+                    Kind = MemoryKind.Fact,
+                    Text = Memory.TruncateText(observation.Text),
+                    CreatedAt = sessionTimes.GetValueOrDefault(observation.Session, sample.Turns[0].SessionTime),
+                    Provenance = [observation.DialogueId],
+                    Importance = 0.5,
+                });
+            }
+        }
+
+        return memories;
+    }
+
+    private static Guid StableId(string userId, string key)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(userId + "\n" + key), hash);
+        return new Guid(hash[..16]);
+    }
+
+    private sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}

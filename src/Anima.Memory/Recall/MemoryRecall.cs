@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using Anima.Memory.Storage;
+using Microsoft.Extensions.AI;
+
+namespace Anima.Memory.Recall;
+
+/// <summary>
+/// Weights and candidate counts of <see cref="MemoryRecall"/>. The score of a candidate memory is
+/// <c>LexicalWeight·lexical + VectorWeight·max(0, cosine) + RecencyWeight·recency + ImportanceWeight·importance
+/// + EmotionWeight·emotionalWeight + EventWeight·eventProximity</c>, where lexical is the store's full-text score divided
+/// by the best one of this query (0..1), recency is <c>2^(−age / RecencyHalfLife)</c>, and event proximity is 1 on the
+/// event's day falling linearly to 0 at the edges of the event window.
+/// </summary>
+public sealed class MemoryRecallOptions
+{
+    /// <summary>Full-text candidates fetched per query (default 40, 1..500).</summary>
+    public int LexicalCandidates { get; init; } = 40;
+
+    /// <summary>Newest memories also considered, so the last things said can surface without shared words (default 10).</summary>
+    public int RecentCandidates { get; init; } = 10;
+
+    /// <summary>Most important memories also considered (default 10).</summary>
+    public int ImportantCandidates { get; init; } = 10;
+
+    /// <summary>Events this far before now still surface ("how did the interview go?" the next day). Default 2 days.</summary>
+    public TimeSpan EventWindowBefore { get; init; } = TimeSpan.FromDays(2);
+
+    /// <summary>Events this far after now surface ahead of their day. Default 1 day.</summary>
+    public TimeSpan EventWindowAfter { get; init; } = TimeSpan.FromDays(1);
+
+    public double LexicalWeight { get; init; } = 1.0;
+
+    public double VectorWeight { get; init; } = 0.8;
+
+    public double RecencyWeight { get; init; } = 0.08;
+
+    public double ImportanceWeight { get; init; } = 0.15;
+
+    public double EmotionWeight { get; init; } = 0.05;
+
+    public double EventWeight { get; init; } = 0.6;
+
+    /// <summary>Half-life of the recency signal (default 30 days).</summary>
+    public TimeSpan RecencyHalfLife { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Candidates scoring below this are not returned (default 0.12: an old, unimportant memory sharing no word with the turn stays out).</summary>
+    public double MinimumScore { get; init; } = 0.12;
+
+    /// <summary>Throws when a value is out of its documented range.</summary>
+    public void Validate()
+    {
+        if (LexicalCandidates is < 1 or > MemorySearchQuery.MaxLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LexicalCandidates), LexicalCandidates, $"Must be from 1 to {MemorySearchQuery.MaxLimit}.");
+        }
+
+        if (RecentCandidates is < 0 or > MemoryListQuery.MaxLimit || ImportantCandidates is < 0 or > MemoryListQuery.MaxLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RecentCandidates), $"Recent and important candidates must be from 0 to {MemoryListQuery.MaxLimit}.");
+        }
+
+        if (EventWindowBefore < TimeSpan.Zero || EventWindowAfter < TimeSpan.Zero || RecencyHalfLife <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(EventWindowBefore), "Event windows must not be negative and the recency half-life must be positive.");
+        }
+
+        foreach (var weight in new[] { LexicalWeight, VectorWeight, RecencyWeight, ImportanceWeight, EmotionWeight, EventWeight, MinimumScore })
+        {
+            if (!double.IsFinite(weight) || weight < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(LexicalWeight), weight, "Weights must be finite and not negative.");
+            }
+        }
+    }
+}
+
+/// <summary>A recalled memory, its score and the parts of the score (for the page that explains why it was recalled).</summary>
+public sealed record RecalledMemory(Memory Memory, double Score, double Lexical, double Vector, double Recency, double EventProximity);
+
+/// <summary>
+/// Retrieves what matters for a turn: full-text candidates (BM25 on SQLite, ts_rank on PostgreSQL) plus the newest,
+/// the most important and the events near today, re-scored with recency, importance, emotional weight, event
+/// proximity and — when an embedding generator is configured — cosine similarity. Works without a mind.
+/// </summary>
+public sealed class MemoryRecall
+{
+    private readonly IMemoryStore _store;
+    private readonly TimeProvider _timeProvider;
+    private readonly IEmbeddingGenerator<string, Embedding<float>>? _embeddings;
+    private readonly MemoryRecallOptions _options;
+
+    public MemoryRecall(IMemoryStore store, TimeProvider timeProvider, IEmbeddingGenerator<string, Embedding<float>>? embeddings = null, MemoryRecallOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _options = options ?? new MemoryRecallOptions();
+        _options.Validate();
+        _store = store;
+        _timeProvider = timeProvider;
+        _embeddings = embeddings;
+    }
+
+    /// <summary>Whether vector similarity takes part (an embedding generator is configured).</summary>
+    public bool UsesEmbeddings => _embeddings is not null;
+
+    /// <summary>The best <paramref name="limit"/> memories of <paramref name="userId"/> for <paramref name="query"/>, best first.</summary>
+    public async Task<IReadOnlyList<RecalledMemory>> RecallAsync(string userId, string query, int limit = 8, CancellationToken cancellationToken = default)
+    {
+        MemoryValidation.ValidateUserId(userId);
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MemorySearchQuery.MaxLimit);
+        var now = _timeProvider.GetUtcNow();
+        var candidates = new Dictionary<Guid, (Memory Memory, double Lexical)>();
+        var lexicalLimit = Math.Max(_options.LexicalCandidates, limit);
+        var hits = await _store.SearchAsync(userId, new MemorySearchQuery { Text = Memory.TruncateText(query), Limit = lexicalLimit }, cancellationToken);
+        var best = hits.Count > 0 ? hits.Max(hit => hit.LexicalScore) : 0;
+        foreach (var hit in hits)
+        {
+            candidates[hit.Memory.Id] = (hit.Memory, best > 0 ? hit.LexicalScore / best : 0);
+        }
+
+        if (_options.RecentCandidates > 0)
+        {
+            AddCandidates(candidates, await _store.ListAsync(userId, new MemoryListQuery { Limit = _options.RecentCandidates, IncludeTotal = false }, cancellationToken));
+        }
+
+        if (_options.ImportantCandidates > 0)
+        {
+            AddCandidates(candidates, await _store.ListAsync(userId, new MemoryListQuery { Limit = _options.ImportantCandidates, ByImportance = true, IncludeTotal = false }, cancellationToken));
+        }
+
+        if (_options.EventWeight > 0)
+        {
+            AddCandidates(candidates, await _store.ListAsync(userId, new MemoryListQuery
+            {
+                EventFrom = now - _options.EventWindowBefore - TimeSpan.FromDays(1),
+                EventBefore = now + _options.EventWindowAfter + TimeSpan.FromDays(1),
+                Limit = 50,
+                IncludeTotal = false,
+            }, cancellationToken));
+        }
+
+        float[]? queryVector = null;
+        if (_embeddings is not null && _options.VectorWeight > 0 && candidates.Values.Any(candidate => candidate.Memory.Embedding is not null))
+        {
+            var generated = await _embeddings.GenerateAsync([query], cancellationToken: cancellationToken);
+            queryVector = generated.Count > 0 ? generated[0].Vector.ToArray() : null;
+        }
+
+        var results = new List<RecalledMemory>(candidates.Count);
+        foreach (var (memory, lexical) in candidates.Values)
+        {
+            var vector = queryVector is not null && memory.Embedding is { } embedding && embedding.Length == queryVector.Length
+                ? Math.Max(0, VectorMath.Cosine(queryVector, embedding))
+                : 0;
+            var age = now - memory.CreatedAt;
+            var recency = age <= TimeSpan.Zero ? 1 : Math.Pow(2, -age / _options.RecencyHalfLife);
+            var eventProximity = EventProximity(memory, now);
+            var score = _options.LexicalWeight * lexical
+                + _options.VectorWeight * vector
+                + _options.RecencyWeight * recency
+                + _options.ImportanceWeight * memory.Importance
+                + _options.EmotionWeight * memory.EmotionalWeight
+                + _options.EventWeight * eventProximity;
+            if (score >= _options.MinimumScore)
+            {
+                results.Add(new RecalledMemory(memory, score, lexical, vector, recency, eventProximity));
+            }
+        }
+
+        results.Sort((left, right) => right.Score.CompareTo(left.Score) is var order && order != 0
+            ? order
+            : right.Memory.CreatedAt.CompareTo(left.Memory.CreatedAt));
+        return results.Count > limit ? results.GetRange(0, limit) : results;
+    }
+
+    /// <summary>1 when the event is today (same calendar day as now in now's offset), falling to 0 at the window's edges.</summary>
+    private double EventProximity(Memory memory, DateTimeOffset now)
+    {
+        if (memory.EventDate is not { } eventDate)
+        {
+            return 0;
+        }
+
+        var days = (eventDate.ToOffset(now.Offset).Date - now.Date).TotalDays;
+        var window = days < 0 ? _options.EventWindowBefore.TotalDays : _options.EventWindowAfter.TotalDays;
+        if (days == 0)
+        {
+            return 1;
+        }
+
+        return window <= 0 ? 0 : Math.Max(0, 1 - Math.Abs(days) / (window + 1));
+    }
+
+    private static void AddCandidates(Dictionary<Guid, (Memory Memory, double Lexical)> candidates, MemoryPage page)
+    {
+        foreach (var memory in page.Items)
+        {
+            candidates.TryAdd(memory.Id, (memory, 0));
+        }
+    }
+
+    /// <summary>Measures one recall (for benchmarks): the results and the elapsed time.</summary>
+    public async Task<(IReadOnlyList<RecalledMemory> Results, TimeSpan Elapsed)> RecallTimedAsync(string userId, string query, int limit, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var results = await RecallAsync(userId, query, limit, cancellationToken);
+        return (results, Stopwatch.GetElapsedTime(started));
+    }
+}
