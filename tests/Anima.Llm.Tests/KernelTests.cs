@@ -32,7 +32,7 @@ public sealed unsafe class KernelTests
         {
             var row = RandomWeights.Create(type, Columns, random);
             var activations = new QuantizedActivations(1, Columns);
-            activations.Quantize(RandomVector(Columns, random), 1);
+            activations.Quantize(RandomVector(Columns, random), 1, QuantizedDot.NeedsSuperBlockScales(type));
             fixed (byte* rowPointer = row)
             {
                 var optimized = QuantizedDot.Dot(type, rowPointer, activations.ValuesOf(0), activations.ScalesOf(0), activations.SumsOf(0), Columns);
@@ -55,7 +55,7 @@ public sealed unsafe class KernelTests
         var row = RandomWeights.Create(type, Columns, random);
         var x = RandomVector(Columns, random);
         var activations = new QuantizedActivations(1, Columns);
-        activations.Quantize(x, 1);
+        activations.Quantize(x, 1, QuantizedDot.NeedsSuperBlockScales(type));
         fixed (byte* rowPointer = row)
         fixed (float* xPointer = x)
         {
@@ -132,7 +132,7 @@ public sealed unsafe class KernelTests
         using var file = GgufFile.Open(path);
         var matrix = new WeightMatrix(file.GetTensor("w"));
         var activations = new QuantizedActivations(Tokens, Columns);
-        activations.Quantize(input, Tokens);
+        activations.Quantize(input, Tokens, superBlock: true);
         var single = new float[Tokens * Rows];
         var multi = new float[Tokens * Rows];
         fixed (float* inputPointer = input, singlePointer = single, multiPointer = multi)
@@ -154,7 +154,7 @@ public sealed unsafe class KernelTests
         var random = new Random(200 + (int)type);
         var row = RandomWeights.Create(type, Columns, random);
         var activations = new QuantizedActivations(6, Columns);
-        activations.Quantize(RandomVector(Columns * 6, random), 6);
+        activations.Quantize(RandomVector(Columns * 6, random), 6, QuantizedDot.NeedsSuperBlockScales(type));
         var four = new float[4];
         fixed (byte* rowPointer = row)
         fixed (float* fourPointer = four)

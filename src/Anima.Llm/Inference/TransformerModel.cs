@@ -238,16 +238,21 @@ public sealed unsafe class TransformerModel : IDisposable
 
     private static QuantizedActivations? Prepare(QuantizedActivations buffer, float* input, int rows, int columns, params ReadOnlySpan<WeightMatrix> consumers)
     {
+        var quantized = false;
+        var superBlock = false;
         foreach (var consumer in consumers)
         {
-            if (consumer.UsesQuantizedActivations)
-            {
-                buffer.Quantize(new ReadOnlySpan<float>(input, rows * columns), rows);
-                return buffer;
-            }
+            quantized |= consumer.UsesQuantizedActivations;
+            superBlock |= QuantizedDot.NeedsSuperBlockScales(consumer.Type);
         }
 
-        return null;
+        if (!quantized)
+        {
+            return null;
+        }
+
+        buffer.Quantize(new ReadOnlySpan<float>(input, rows * columns), rows, superBlock);
+        return buffer;
     }
 
     private static void RmsNorm(float* input, float[] weight, float* output, int rows, int width, float epsilon)

@@ -69,6 +69,11 @@ public static unsafe class MatMul
             throw new ArgumentException($"'{weights.Name}' needs {tokens} rows of quantized activations of {weights.Columns} columns.");
         }
 
+        if (useQuantized && QuantizedDot.NeedsSuperBlockScales(weights.Type) && !quantized!.SuperBlockScaled)
+        {
+            throw new ArgumentException($"'{weights.Name}' ({weights.Type}) needs activations quantized with one scale per 256 values.");
+        }
+
         var rowBlocks = (weights.Rows + RowsPerTask - 1) / RowsPerTask;
         var columns = weights.Columns;
         var type = weights.Type;

@@ -42,22 +42,42 @@ public sealed unsafe class QuantizedActivations
 
     public short* SumsOf(int row) => (short*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Sums[row * Columns / 16]);
 
-    /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="source"/> ([rows, Columns]).</summary>
-    public void Quantize(ReadOnlySpan<float> source, int rows)
+    /// <summary>
+    /// Whether every run of 256 values shares one scale (the 8 entries of <see cref="Scales"/> for it
+    /// are equal). The k-quant kernels need this: it lets them sum whole super-blocks in integers.
+    /// </summary>
+    public bool SuperBlockScaled { get; private set; }
+
+    /// <summary>
+    /// Quantizes <paramref name="rows"/> rows of <paramref name="source"/> ([rows, Columns]); with
+    /// <paramref name="superBlock"/> one scale per 256 values (Columns must be a multiple of 256), else one per 32.
+    /// </summary>
+    public void Quantize(ReadOnlySpan<float> source, int rows, bool superBlock = false)
     {
         if (rows > CapacityRows || source.Length < rows * Columns)
         {
             throw new ArgumentException($"{rows} rows of {Columns} exceed the capacity of {CapacityRows} rows or the {source.Length} values given.");
         }
 
+        if (superBlock && Columns % 256 != 0)
+        {
+            throw new ArgumentException($"Super-block scales need a multiple of 256 columns; got {Columns}.");
+        }
+
         Rows = rows;
+        SuperBlockScaled = superBlock;
         var blocks = rows * Columns / 32;
+        var scale = 0f;
         for (var block = 0; block < blocks; block++)
         {
+            var groupBlocks = superBlock ? 8 : 1;
+            if (block % groupBlocks == 0)
+            {
+                var group = source.Slice(block * 32, 32 * groupBlocks);
+                scale = Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(group)) / 127f;
+            }
+
             var input = source.Slice(block * 32, 32);
-            var maximum = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(input);
-            maximum = Math.Abs(maximum);
-            var scale = maximum / 127f;
             var inverse = scale != 0 ? 1f / scale : 0f;
             Scales[block] = scale;
             var output = Values.AsSpan(block * 32, 32);

@@ -223,6 +223,12 @@ public static unsafe class QuantizedDot
         }
     }
 
+    /// <summary>Whether <paramref name="type"/>'s kernels need <see cref="QuantizedActivations.SuperBlockScaled"/> activations.</summary>
+    public static bool NeedsSuperBlockScales(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+
+    // The k-quant kernels rely on one activation scale per 256 values (as llama.cpp's Q8_K does): the
+    // 6- or 8-bit sub-block scales are integers, so a whole super-block is summed in int32 and converted
+    // to float once, instead of once per 32 values.
     private static float DotQ4_K(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
     {
         var table = Dequantize.HalfToSingle;
@@ -234,30 +240,29 @@ public static unsafe class QuantizedDot
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + s * 144;
-            var d = table[*(ushort*)block];
-            var dmin = table[*(ushort*)(block + 2)];
             ScalesMinsK4(block + 4, subScales, subMins);
             var qs = block + 16;
             var a = values + s * 256;
-            var aScales = scales + s * 8;
             var aSums = sums + s * 16;
+            var sum0 = Vector256<int>.Zero;
+            var sum1 = Vector256<int>.Zero;
+            var minSum = 0;
             for (var chunk = 0; chunk < 4; chunk++)
             {
                 var packed = Avx.LoadVector256(qs + 32 * chunk);
                 var low = packed & mask;
                 var high = Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
-                var products0 = Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk));
-                var products1 = Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32));
                 var sub0 = 2 * chunk;
                 var sub1 = sub0 + 1;
-                // The sub-block scale fits in the 16-bit vpmaddwd multiplier: 6 bits times |products| <= 2*15*128.
-                var scaled0 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products0, Vector256.Create((short)subScales[sub0])));
-                var scaled1 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products1, Vector256.Create((short)subScales[sub1])));
-                accumulator = Fma.MultiplyAdd(scaled0, Vector256.Create(d * aScales[sub0]), accumulator);
-                accumulator = Fma.MultiplyAdd(scaled1, Vector256.Create(d * aScales[sub1]), accumulator);
-                minimum += dmin * (subMins[sub0] * aScales[sub0] * (aSums[2 * sub0] + aSums[2 * sub0 + 1])
-                    + subMins[sub1] * aScales[sub1] * (aSums[2 * sub1] + aSums[2 * sub1 + 1]));
+                // 6-bit scale times |pair products| <= 2*15*128 fits the 16-bit vpmaddwd multiplier.
+                sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk)), Vector256.Create((short)subScales[sub0]));
+                sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32)), Vector256.Create((short)subScales[sub1]));
+                minSum += subMins[sub0] * (aSums[2 * sub0] + aSums[2 * sub0 + 1]) + subMins[sub1] * (aSums[2 * sub1] + aSums[2 * sub1 + 1]);
             }
+
+            var aScale = scales[s * 8];
+            accumulator = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0 + sum1), Vector256.Create(table[*(ushort*)block] * aScale), accumulator);
+            minimum += table[*(ushort*)(block + 2)] * aScale * minSum;
         }
 
         return Vector256.Sum(accumulator) - minimum;
@@ -275,14 +280,13 @@ public static unsafe class QuantizedDot
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + s * 176;
-            var d = table[*(ushort*)block];
-            var dmin = table[*(ushort*)(block + 2)];
             ScalesMinsK4(block + 4, subScales, subMins);
             var highBits = Avx.LoadVector256(block + 16);
             var qs = block + 48;
             var a = values + s * 256;
-            var aScales = scales + s * 8;
             var aSums = sums + s * 16;
+            var sum = Vector256<int>.Zero;
+            var minSum = 0;
             for (var chunk = 0; chunk < 4; chunk++)
             {
                 var packed = Avx.LoadVector256(qs + 32 * chunk);
@@ -290,71 +294,74 @@ public static unsafe class QuantizedDot
                 var bit1 = Vector256.Create((byte)(2 << (2 * chunk)));
                 var low = (packed & mask) | (Vector256.Equals(highBits & bit0, bit0) & sixteen);
                 var high = (Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | (Vector256.Equals(highBits & bit1, bit1) & sixteen);
-                var products0 = Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk));
-                var products1 = Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32));
                 var sub0 = 2 * chunk;
                 var sub1 = sub0 + 1;
-                var scaled0 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products0, Vector256.Create((short)subScales[sub0])));
-                var scaled1 = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(products1, Vector256.Create((short)subScales[sub1])));
-                accumulator = Fma.MultiplyAdd(scaled0, Vector256.Create(d * aScales[sub0]), accumulator);
-                accumulator = Fma.MultiplyAdd(scaled1, Vector256.Create(d * aScales[sub1]), accumulator);
-                minimum += dmin * (subMins[sub0] * aScales[sub0] * (aSums[2 * sub0] + aSums[2 * sub0 + 1])
-                    + subMins[sub1] * aScales[sub1] * (aSums[2 * sub1] + aSums[2 * sub1 + 1]));
+                sum += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk)), Vector256.Create((short)subScales[sub0]));
+                sum += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32)), Vector256.Create((short)subScales[sub1]));
+                minSum += subMins[sub0] * (aSums[2 * sub0] + aSums[2 * sub0 + 1]) + subMins[sub1] * (aSums[2 * sub1] + aSums[2 * sub1 + 1]);
             }
+
+            var aScale = scales[s * 8];
+            accumulator = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum), Vector256.Create(table[*(ushort*)block] * aScale), accumulator);
+            minimum += table[*(ushort*)(block + 2)] * aScale * minSum;
         }
 
         return Vector256.Sum(accumulator) - minimum;
     }
 
+    /// <summary>The 32 unsigned 6-bit values (0..63) of part 0..3 of one 128-value half of a Q6_K block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Q6Part(Vector256<byte> ql0, Vector256<byte> ql1, Vector256<ushort> qh16, int part)
+    {
+        var mask = Vector256.Create((byte)0xF);
+        var three = Vector256.Create((byte)3);
+        return part switch
+        {
+            0 => (ql0 & mask) | Avx2.ShiftLeftLogical((qh16.AsByte() & three).AsUInt16(), 4).AsByte(),
+            1 => (ql1 & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 2).AsByte() & three).AsUInt16(), 4).AsByte(),
+            2 => (Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 4).AsByte() & three).AsUInt16(), 4).AsByte(),
+            _ => (Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 6).AsByte() & three).AsUInt16(), 4).AsByte(),
+        };
+    }
+
     private static float DotQ6_K(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
     {
         var table = Dequantize.HalfToSingle;
-        var mask = Vector256.Create((byte)0xF);
-        var three = Vector256.Create((byte)3);
         var accumulator = Vector256<float>.Zero;
-        float offset = 0;
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + s * 210;
-            var d = table[*(ushort*)(block + 208)];
             var blockScales = (sbyte*)(block + 192);
             var a = values + s * 256;
-            var aScales = scales + s * 8;
             var aSums = sums + s * 16;
+            var sum0 = Vector256<int>.Zero;
+            var sum1 = Vector256<int>.Zero;
+            var offset = 0;
             for (var half = 0; half < 2; half++)
             {
                 var ql0 = Avx.LoadVector256(block + 64 * half);
                 var ql1 = Avx.LoadVector256(block + 64 * half + 32);
-                var qh = Avx.LoadVector256(block + 128 + 32 * half);
-                var qh16 = qh.AsUInt16();
-                var q0 = (ql0 & mask) | Avx2.ShiftLeftLogical((qh & three).AsUInt16(), 4).AsByte();
-                var q1 = (ql1 & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 2).AsByte() & three).AsUInt16(), 4).AsByte();
-                var q2 = (Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 4).AsByte() & three).AsUInt16(), 4).AsByte();
-                var q3 = (Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & mask) | Avx2.ShiftLeftLogical((Avx2.ShiftRightLogical(qh16, 6).AsByte() & three).AsUInt16(), 4).AsByte();
-                var groupScales = blockScales + 8 * half;
-                var chunkBase = 4 * half;
-                offset += Q6Chunk(q0, groupScales, 0, chunkBase, a, aScales, aSums, d, ref accumulator)
-                    + Q6Chunk(q1, groupScales, 1, chunkBase, a, aScales, aSums, d, ref accumulator)
-                    + Q6Chunk(q2, groupScales, 2, chunkBase, a, aScales, aSums, d, ref accumulator)
-                    + Q6Chunk(q3, groupScales, 3, chunkBase, a, aScales, aSums, d, ref accumulator);
+                var qh16 = Avx.LoadVector256(block + 128 + 32 * half).AsUInt16();
+                for (var part = 0; part < 4; part += 2)
+                {
+                    var group = 8 * half + 2 * part;
+                    var weights0 = Q6Part(ql0, ql1, qh16, part);
+                    var weights1 = Q6Part(ql0, ql1, qh16, part + 1);
+                    var scales0 = Vector256.Create(Vector128.Create((short)blockScales[group]), Vector128.Create((short)blockScales[group + 1]));
+                    var scales1 = Vector256.Create(Vector128.Create((short)blockScales[group + 2]), Vector128.Create((short)blockScales[group + 3]));
+                    sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights0, Avx.LoadVector256(a + 16 * group)), scales0);
+                    sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights1, Avx.LoadVector256(a + 16 * group + 32)), scales1);
+                    offset += blockScales[group] * aSums[group] + blockScales[group + 1] * aSums[group + 1]
+                        + blockScales[group + 2] * aSums[group + 2] + blockScales[group + 3] * aSums[group + 3];
+                }
             }
+
+            // The stored values are offset by 32: subtract 32 times the scaled activation sums.
+            var total = Avx.ConvertToVector256Single(sum0 + sum1 - Vector256.CreateScalar(32 * offset));
+            accumulator = Fma.MultiplyAdd(total, Vector256.Create(table[*(ushort*)(block + 208)] * scales[s * 8]), accumulator);
         }
 
-        return Vector256.Sum(accumulator) - offset;
-    }
-
-    /// <summary>One 32-value chunk of a Q6_K block (two 16-value groups with their own scales); returns the offset-32 correction.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Q6Chunk(Vector256<byte> quants, sbyte* groupScales, int index, int chunkBase, sbyte* a, float* aScales, short* aSums, float d, ref Vector256<float> accumulator)
-    {
-        var chunk = chunkBase + index;
-        short scale0 = groupScales[2 * index];
-        short scale1 = groupScales[2 * index + 1];
-        var products = Avx2.MultiplyAddAdjacent(quants, Avx.LoadVector256(a + 32 * chunk));
-        var weights = Vector256.Create(Vector128.Create(scale0), Vector128.Create(scale1));
-        var factor = d * aScales[chunk];
-        accumulator = Fma.MultiplyAdd(ToFloat(products, weights), Vector256.Create(factor), accumulator);
-        return 32 * factor * (scale0 * aSums[2 * chunk] + scale1 * aSums[2 * chunk + 1]);
+        return Vector256.Sum(accumulator);
     }
 
     /// <summary>Whether <see cref="Dot4"/> has a kernel for <paramref name="type"/>.</summary>
@@ -455,64 +462,63 @@ public static unsafe class QuantizedDot
         var scaleStride = columns / 32;
         var sumStride = columns / 16;
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        var minimum = stackalloc float[4];
-        for (var t = 0; t < 4; t++)
-        {
-            minimum[t] = 0;
-        }
-
+        float minimum0 = 0, minimum1 = 0, minimum2 = 0, minimum3 = 0;
         for (var s = 0; s < columns / 256; s++)
         {
             var block = row + s * 144;
-            var d = table[*(ushort*)block];
-            var dmin = table[*(ushort*)(block + 2)];
             ScalesMinsK4(block + 4, subScales, subMins);
             var qs = block + 16;
+            Vector256<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
+            int minSum0 = 0, minSum1 = 0, minSum2 = 0, minSum3 = 0;
             for (var sub = 0; sub < 8; sub++)
             {
                 var packed = Avx.LoadVector256(qs + 32 * (sub >> 1));
                 var weights = (sub & 1) == 0 ? packed & mask : Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
                 var scale16 = Vector256.Create((short)subScales[sub]);
-                var index = s * 8 + sub;
-                var a = values + index * 32;
-                var ds = d;
-                acc0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale16), Vector256.Create(ds * scales[index]), acc0);
-                acc1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), scale16), Vector256.Create(ds * scales[index + scaleStride]), acc1);
-                acc2 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), scale16), Vector256.Create(ds * scales[index + 2 * scaleStride]), acc2);
-                acc3 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), scale16), Vector256.Create(ds * scales[index + 3 * scaleStride]), acc3);
-                var m = dmin * subMins[sub];
-                for (var t = 0; t < 4; t++)
-                {
-                    minimum[t] += m * scales[index + t * scaleStride] * (sums[2 * index + t * sumStride] + sums[2 * index + 1 + t * sumStride]);
-                }
+                var a = values + s * 256 + 32 * sub;
+                sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale16);
+                sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), scale16);
+                sum2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), scale16);
+                sum3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), scale16);
+                var m = subMins[sub];
+                var si = s * 16 + 2 * sub;
+                minSum0 += m * (sums[si] + sums[si + 1]);
+                minSum1 += m * (sums[si + sumStride] + sums[si + sumStride + 1]);
+                minSum2 += m * (sums[si + 2 * sumStride] + sums[si + 2 * sumStride + 1]);
+                minSum3 += m * (sums[si + 3 * sumStride] + sums[si + 3 * sumStride + 1]);
             }
+
+            var d = table[*(ushort*)block];
+            var dmin = table[*(ushort*)(block + 2)];
+            var index = s * 8;
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0), Vector256.Create(d * scales[index]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum1), Vector256.Create(d * scales[index + scaleStride]), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum2), Vector256.Create(d * scales[index + 2 * scaleStride]), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum3), Vector256.Create(d * scales[index + 3 * scaleStride]), acc3);
+            minimum0 += dmin * scales[index] * minSum0;
+            minimum1 += dmin * scales[index + scaleStride] * minSum1;
+            minimum2 += dmin * scales[index + 2 * scaleStride] * minSum2;
+            minimum3 += dmin * scales[index + 3 * scaleStride] * minSum3;
         }
 
-        output[0] = Vector256.Sum(acc0) - minimum[0];
-        output[1] = Vector256.Sum(acc1) - minimum[1];
-        output[2] = Vector256.Sum(acc2) - minimum[2];
-        output[3] = Vector256.Sum(acc3) - minimum[3];
+        output[0] = Vector256.Sum(acc0) - minimum0;
+        output[1] = Vector256.Sum(acc1) - minimum1;
+        output[2] = Vector256.Sum(acc2) - minimum2;
+        output[3] = Vector256.Sum(acc3) - minimum3;
     }
 
     private static void Dot4Q6_K(byte* row, sbyte* values, float* scales, short* sums, int columns, float* output)
     {
         var table = Dequantize.HalfToSingle;
-        var mask = Vector256.Create((byte)0xF);
-        var three = Vector256.Create((byte)3);
         var scaleStride = columns / 32;
         var sumStride = columns / 16;
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        var offset = stackalloc float[4];
-        for (var t = 0; t < 4; t++)
-        {
-            offset[t] = 0;
-        }
-
         for (var s = 0; s < columns / 256; s++)
         {
             var block = row + s * 210;
-            var d = table[*(ushort*)(block + 208)];
             var blockScales = (sbyte*)(block + 192);
+            Vector256<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
+            int offset0 = 0, offset1 = 0, offset2 = 0, offset3 = 0;
             for (var half = 0; half < 2; half++)
             {
                 var ql0 = Avx.LoadVector256(block + 64 * half);
@@ -520,46 +526,35 @@ public static unsafe class QuantizedDot
                 var qh16 = Avx.LoadVector256(block + 128 + 32 * half).AsUInt16();
                 for (var part = 0; part < 4; part++)
                 {
-                    var low = part switch
-                    {
-                        0 => ql0 & mask,
-                        1 => ql1 & mask,
-                        2 => Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & mask,
-                        _ => Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & mask,
-                    };
-                    var highBits = part switch
-                    {
-                        0 => qh16.AsByte() & three,
-                        1 => Avx2.ShiftRightLogical(qh16, 2).AsByte() & three,
-                        2 => Avx2.ShiftRightLogical(qh16, 4).AsByte() & three,
-                        _ => Avx2.ShiftRightLogical(qh16, 6).AsByte() & three,
-                    };
-                    var weights = low | Avx2.ShiftLeftLogical(highBits.AsUInt16(), 4).AsByte();
-                    short scale0 = blockScales[8 * half + 2 * part];
-                    short scale1 = blockScales[8 * half + 2 * part + 1];
+                    var group = 8 * half + 2 * part;
+                    var weights = Q6Part(ql0, ql1, qh16, part);
+                    short scale0 = blockScales[group];
+                    short scale1 = blockScales[group + 1];
                     var scale16 = Vector256.Create(Vector128.Create(scale0), Vector128.Create(scale1));
-                    var index = s * 8 + 4 * half + part;
-                    var a = values + index * 32;
-                    var f0 = d * scales[index];
-                    var f1 = d * scales[index + scaleStride];
-                    var f2 = d * scales[index + 2 * scaleStride];
-                    var f3 = d * scales[index + 3 * scaleStride];
-                    acc0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale16), Vector256.Create(f0), acc0);
-                    acc1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), scale16), Vector256.Create(f1), acc1);
-                    acc2 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), scale16), Vector256.Create(f2), acc2);
-                    acc3 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), scale16), Vector256.Create(f3), acc3);
-                    var sumIndex = 2 * index;
-                    offset[0] += 32 * f0 * (scale0 * sums[sumIndex] + scale1 * sums[sumIndex + 1]);
-                    offset[1] += 32 * f1 * (scale0 * sums[sumIndex + sumStride] + scale1 * sums[sumIndex + sumStride + 1]);
-                    offset[2] += 32 * f2 * (scale0 * sums[sumIndex + 2 * sumStride] + scale1 * sums[sumIndex + 2 * sumStride + 1]);
-                    offset[3] += 32 * f3 * (scale0 * sums[sumIndex + 3 * sumStride] + scale1 * sums[sumIndex + 3 * sumStride + 1]);
+                    var a = values + s * 256 + 16 * group;
+                    sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale16);
+                    sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), scale16);
+                    sum2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), scale16);
+                    sum3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), scale16);
+                    var si = s * 16 + group;
+                    offset0 += scale0 * sums[si] + scale1 * sums[si + 1];
+                    offset1 += scale0 * sums[si + sumStride] + scale1 * sums[si + sumStride + 1];
+                    offset2 += scale0 * sums[si + 2 * sumStride] + scale1 * sums[si + 2 * sumStride + 1];
+                    offset3 += scale0 * sums[si + 3 * sumStride] + scale1 * sums[si + 3 * sumStride + 1];
                 }
             }
+
+            var d = table[*(ushort*)(block + 208)];
+            var index = s * 8;
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0 - Vector256.CreateScalar(32 * offset0)), Vector256.Create(d * scales[index]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum1 - Vector256.CreateScalar(32 * offset1)), Vector256.Create(d * scales[index + scaleStride]), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum2 - Vector256.CreateScalar(32 * offset2)), Vector256.Create(d * scales[index + 2 * scaleStride]), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum3 - Vector256.CreateScalar(32 * offset3)), Vector256.Create(d * scales[index + 3 * scaleStride]), acc3);
         }
 
-        output[0] = Vector256.Sum(acc0) - offset[0];
-        output[1] = Vector256.Sum(acc1) - offset[1];
-        output[2] = Vector256.Sum(acc2) - offset[2];
-        output[3] = Vector256.Sum(acc3) - offset[3];
+        output[0] = Vector256.Sum(acc0);
+        output[1] = Vector256.Sum(acc1);
+        output[2] = Vector256.Sum(acc2);
+        output[3] = Vector256.Sum(acc3);
     }
 }
