@@ -95,7 +95,7 @@ public sealed class SqliteDatabase
             var version = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
             if (version > SchemaVersion)
             {
-                throw new InvalidOperationException($"The database {Path} was written by a newer Anima (schema {version}; this one knows {SchemaVersion}). Upgrade Anima or point it at another data directory.");
+                throw new StorageUnavailableException($"The database {Path} was written by a newer Anima (schema {version}; this one knows {SchemaVersion}). Upgrade Anima or point it at another data directory.");
             }
 
             using var transaction = connection.BeginTransaction();
@@ -108,7 +108,25 @@ public sealed class SqliteDatabase
         catch (SqliteException exception) when (exception.SqliteErrorCode is 26 or 11)
         {
             // SQLITE_NOTADB (26) / SQLITE_CORRUPT (11): never overwrite what might still be recoverable.
-            throw new InvalidOperationException($"The database file {Path} is not a valid Anima database (it may be corrupt). Move it aside to start fresh, or restore it from a backup; Anima will not overwrite it.", exception);
+            throw new StorageUnavailableException($"The database file {Path} is not a valid Anima database (it may be corrupt). Move it aside to start fresh, or restore it from a backup; Anima will not overwrite it.", exception);
         }
+    }
+}
+
+/// <summary>The database cannot be used as it is (corrupt, or from a newer version); the message says what to do.</summary>
+public sealed class StorageUnavailableException : Exception
+{
+    public StorageUnavailableException()
+    {
+    }
+
+    public StorageUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public StorageUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
     }
 }

@@ -58,7 +58,17 @@ public sealed class AnimaTestHost : IAsyncDisposable
         builder.AddAnima();
         _app = builder.Build();
         _app.MapAnima();
-        await _app.StartAsync(cancellationToken);
+        try
+        {
+            await _app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await _app.DisposeAsync();
+            _app = null;
+            throw;
+        }
+
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
     }
