@@ -142,18 +142,23 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
         ArgumentNullException.ThrowIfNull(sample);
         var userId = UserId(sample);
         var memories = new List<Memory>(sample.Turns.Count);
-        string? previous = null;
-        var previousSession = 0;
         for (var index = 0; index < sample.Turns.Count; index++)
         {
             var turn = sample.Turns[index];
-            if (turn.Session != previousSession)
+            var text = turn.ImageCaption is null ? $"{turn.Speaker}: {turn.Text}" : $"{turn.Speaker}: {turn.Text} [shares a photo: {turn.ImageCaption}]";
+            // The hidden search context is the turn before and the turn after in the same session: a question is often
+            // asked in the words of the turn that prompted the answer, or of the reply to it.
+            var context = new List<string>(2);
+            if (index > 0 && sample.Turns[index - 1].Session == turn.Session)
             {
-                previous = null;
-                previousSession = turn.Session;
+                context.Add(sample.Turns[index - 1].Text);
             }
 
-            var text = turn.ImageCaption is null ? $"{turn.Speaker}: {turn.Text}" : $"{turn.Speaker}: {turn.Text} [shares a photo: {turn.ImageCaption}]";
+            if (index + 1 < sample.Turns.Count && sample.Turns[index + 1].Session == turn.Session)
+            {
+                context.Add(sample.Turns[index + 1].Text);
+            }
+
             memories.Add(new Memory
             {
                 Id = StableId(userId, turn.DialogueId),
@@ -162,10 +167,9 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
                 Text = Memory.TruncateText(text),
                 CreatedAt = turn.SessionTime.AddSeconds(index),
                 Provenance = [turn.DialogueId],
-                SearchContext = previous is null ? null : Memory.TruncateText(previous),
+                SearchContext = context.Count == 0 ? null : Memory.TruncateText(string.Join(" / ", context)),
                 Importance = 0.3,
             });
-            previous = $"{turn.Speaker}: {turn.Text}";
         }
 
         if (includeObservations)

@@ -542,7 +542,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
     public const int RankedPostingBudget = 1_500;
 
     /// <summary>The newest memories holding only common terms that are added as candidates.</summary>
-    public const int CommonTermCandidates = 100;
+    public const int CommonTermCandidates = 60;
 
     /// <summary>The scope part of a MATCH: kinds and retirement are tokens of the scope column; null when there is nothing to filter.</summary>
     private static string? MatchFilter(MemorySearchQuery query)

@@ -1,0 +1,140 @@
+using Anima.Memory.Recall;
+using Anima.Memory.Storage;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Anima.Memory.Tests;
+
+public sealed class MemoryRecallTests : IAsyncLifetime
+{
+    private const string User = "user-1";
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"anima-recall-{Guid.NewGuid():N}.db");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.FromHours(9)));
+    private SqliteMemoryStore _store = null!;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = _path }, _time);
+        await _store.InitializeAsync(Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(_path + suffix);
+        }
+    }
+
+    private Memory Add(string text, MemoryKind kind = MemoryKind.Fact, double importance = 0.5, TimeSpan? age = null, DateTimeOffset? eventDate = null, string user = User) => new()
+    {
+        Id = Guid.NewGuid(),
+        UserId = user,
+        Kind = kind,
+        Text = text,
+        CreatedAt = _time.GetUtcNow() - (age ?? TimeSpan.FromDays(60)),
+        Importance = importance,
+        EventDate = eventDate,
+    };
+
+    [Fact]
+    public async Task Recall_SharedWords_RankAboveUnrelated()
+    {
+        var concert = Add("Went to the IU concert in Daegu with Minji");
+        await _store.UpsertManyAsync(User, [Add("Bought new running shoes"), concert, Add("Dentist appointment went fine")], Token);
+        var recall = new MemoryRecall(_store, _time);
+
+        var results = await recall.RecallAsync(User, "How was the concert?", 3, Token);
+
+        Assert.Equal(concert.Id, results[0].Memory.Id);
+        Assert.Equal(1.0, results[0].Lexical);
+    }
+
+    [Fact]
+    public async Task Recall_EventOnItsDay_SurfacesWithoutSharedWords()
+    {
+        var today = _time.GetUtcNow().ToOffset(TimeSpan.FromHours(9));
+        var interview = Add("Job interview at Kakao", MemoryKind.Event, eventDate: today.Date.AddHours(14) is var at ? new DateTimeOffset(at, today.Offset) : null);
+        var oldEvent = Add("Dentist check-up", MemoryKind.Event, eventDate: today.AddDays(-40));
+        await _store.UpsertManyAsync(User, [Add("Likes green tea"), interview, oldEvent], Token);
+        var recall = new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecentCandidates = 0 });
+
+        var results = await recall.RecallAsync(User, "Good morning!", 5, Token);
+
+        Assert.Equal(interview.Id, results[0].Memory.Id);
+        Assert.Equal(1.0, results[0].EventProximity);
+        Assert.DoesNotContain(results, result => result.Memory.Id == oldEvent.Id);
+    }
+
+    [Fact]
+    public async Task Recall_EventYesterday_FollowUpQuestionFindsIt()
+    {
+        var yesterday = _time.GetUtcNow().AddDays(-1);
+        var interview = Add("내일 카카오 면접이 있어", MemoryKind.Event, eventDate: yesterday, age: TimeSpan.FromDays(3));
+        await _store.UpsertManyAsync(User, [Add("면접 복장으로 정장을 샀어", age: TimeSpan.FromDays(300)), interview], Token);
+        var recall = new MemoryRecall(_store, _time);
+
+        var results = await recall.RecallAsync(User, "면접은 어땠어?", 5, Token);
+
+        Assert.Equal(interview.Id, results[0].Memory.Id);
+        Assert.True(results[0].EventProximity > 0);
+    }
+
+    [Fact]
+    public async Task Recall_SameWords_MoreImportantAndNewerFirst()
+    {
+        var trivial = Add("Had coffee with Jisoo", importance: 0.1, age: TimeSpan.FromDays(200));
+        var important = Add("Had coffee with Jisoo", importance: 0.9, age: TimeSpan.FromDays(200));
+        var recent = Add("Had coffee with Jisoo", importance: 0.1, age: TimeSpan.FromDays(1));
+        await _store.UpsertManyAsync(User, [trivial, important, recent], Token);
+        var recall = new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecentCandidates = 0, ImportantCandidates = 0 });
+
+        var results = await recall.RecallAsync(User, "coffee with Jisoo", 3, Token);
+
+        Assert.Equal([important.Id, recent.Id, trivial.Id], results.Select(result => result.Memory.Id));
+    }
+
+    [Fact]
+    public async Task Recall_WithEmbeddings_FindsMeaningWithoutSharedWords()
+    {
+        var generator = new FakeEmbeddingGenerator(["dog", "puppy", "retriever", "walk"], ["tax", "money", "bank"]);
+        var dog = Add("Adopted a golden retriever puppy", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("retriever puppy") };
+        var money = Add("Worried about money at the bank", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("money bank") };
+        await _store.UpsertManyAsync(User, [money, dog], Token);
+        var recall = new MemoryRecall(_store, _time, generator);
+
+        var results = await recall.RecallAsync(User, "Should I take my dog for a walk?", 2, Token);
+
+        Assert.True(recall.UsesEmbeddings);
+        Assert.Equal(dog.Id, results[0].Memory.Id);
+        Assert.True(results[0].Vector > 0.5);
+        Assert.Equal(0, results[0].Lexical);
+    }
+
+    [Fact]
+    public async Task Recall_RetiredAndOtherUsers_NeverRecalled()
+    {
+        await _store.UpsertAsync(User, Add("Lives in Seoul") with { IsRetired = true }, Token);
+        await _store.UpsertAsync("someone-else", Add("Lives in Seoul near the river", user: "someone-else"), Token);
+        var recall = new MemoryRecall(_store, _time);
+
+        Assert.Empty(await recall.RecallAsync(User, "Where does she live, Seoul?", 5, Token));
+    }
+
+    [Fact]
+    public async Task Recall_NothingRelated_ReturnsNothingOld()
+    {
+        await _store.UpsertManyAsync(User, [Add("Plays tennis on Sundays", importance: 0.2, age: TimeSpan.FromDays(400))], Token);
+        var recall = new MemoryRecall(_store, _time);
+
+        Assert.Empty(await recall.RecallAsync(User, "What should I cook tonight?", 5, Token));
+    }
+
+    [Fact]
+    public void Constructor_NegativeWeight_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecencyWeight = -1 }));
+    }
+}
