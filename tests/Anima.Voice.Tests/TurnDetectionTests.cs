@@ -26,6 +26,25 @@ public sealed class TurnDetectionTests
         Assert.InRange(end.Utterance.Duration.TotalSeconds, speech.Length / 16000.0 - 0.3, speech.Length / 16000.0 + 0.5);
         Assert.False(end.WhileAssistantSpeaking);
         Assert.DoesNotContain(events, item => item is BargeIn);
+
+        // The tentative end comes first, early enough to start transcribing while the end is confirmed.
+        var tentative = Assert.Single(events.OfType<TentativeEndOfTurn>());
+        Assert.True(events.IndexOf(tentative) < events.IndexOf(end));
+        Assert.InRange(tentative.At.TotalSeconds - speechEnd, 0.1, 0.5);
+        Assert.Equal(end.Utterance.Samples.Length, tentative.Utterance.Samples.Length);
+    }
+
+    [Fact]
+    public async Task Process_ShortPauseMidSentence_ResumesTheSameTurn()
+    {
+        var first = await SpeakAsync("I was thinking about");
+        var second = await SpeakAsync("what you said yesterday about moving to the coast.");
+        using var detector = Detector();
+        var events = Run(detector, TestAudio.Concat(TestAudio.Silence(0.3), first, TestAudio.Silence(0.3), second, TestAudio.Silence(1.5)));
+        Assert.Contains(events, item => item is TurnResumed);
+        var end = Assert.Single(events.OfType<EndOfTurn>());
+        Assert.True(end.Utterance.Duration.TotalSeconds > (first.Length + second.Length) / 16000.0);
+        Assert.IsType<EndOfTurn>(events[^1]);
     }
 
     [Fact]

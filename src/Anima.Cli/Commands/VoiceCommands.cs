@@ -349,3 +349,84 @@ public sealed class VoiceListenCommand : ICliCommand
         }
     }
 }
+
+/// <summary>Measures the voice components: VAD per frame, TTS first chunk, STT real-time factor, voice emotion.</summary>
+public sealed class BenchVoiceCommand : ICliCommand
+{
+    private static readonly (string Text, string Language)[] Sentences =
+    [
+        ("I went for a walk by the river this morning.", "en"),
+        ("That sounds like a really good idea, let's do it.", "en"),
+        ("Do you remember what we talked about yesterday?", "en"),
+        ("오늘 하루는 어땠어요?", "ko"),
+        ("그 이야기를 들으니 정말 기뻐요.", "ko"),
+    ];
+
+    public string Name => "bench voice";
+
+    public string Summary => "Time the voice components (VAD, TTS, STT, voice emotion) on this machine.";
+
+    public string Usage => """
+        Usage: anima bench voice [--repeat N]
+          Needs ../shared/data/silero-vad and the Debian packages espeak-ng, libespeak-ng1, pocketsphinx-en-us.
+          --repeat  how many times each sentence is synthesized and transcribed (default 3)
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var repeat = arguments.GetInt32("--repeat", 3, 1, 100);
+        arguments.ThrowIfUnused();
+        var results = new List<Anima.Voice.Benchmarks.Measurement>();
+        var vadTest = Path.Combine(VoicePaths.SharedData(), "silero-vad", "test.wav");
+        var audio = WaveFile.ReadForPipeline(vadTest);
+        using (var silero = new SileroVoiceActivityDetector(VoicePaths.SileroModel()))
+        {
+            results.Add(Anima.Voice.Benchmarks.VoiceBenchmark.VoiceActivity(silero, audio));
+        }
+
+        using (var energy = new EnergyVoiceActivityDetector())
+        {
+            results.Add(Anima.Voice.Benchmarks.VoiceBenchmark.VoiceActivity(energy, audio));
+        }
+
+        if (!EspeakTextToSpeech.IsAvailable(out var reason))
+        {
+            await context.Error.WriteLineAsync($"espeak-ng is not available ({reason}); TTS, STT and emotion timings skipped.");
+        }
+        else
+        {
+            var tts = new EspeakTextToSpeech(new Dictionary<string, string> { ["en"] = "en-us+m3" });
+            var work = Enumerable.Repeat(Sentences, repeat).SelectMany(sentence => sentence).ToArray();
+            await tts.SynthesizeToClipAsync("warm up", "en", SpeechStyle.Neutral, cancellationToken);
+            var (first, factor) = await Anima.Voice.Benchmarks.VoiceBenchmark.TextToSpeechAsync(tts, work, cancellationToken);
+            results.Add(first);
+            results.Add(factor);
+            var utterances = new List<AudioClip>();
+            foreach (var (text, language) in Sentences.Where(sentence => sentence.Language == "en"))
+            {
+                utterances.Add(await tts.SynthesizeToClipAsync(text, language, SpeechStyle.Neutral, cancellationToken));
+            }
+
+            if (PocketSphinxSpeechToText.IsAvailable(out _))
+            {
+                using var stt = new PocketSphinxSpeechToText();
+                var (latency, realTime) = await Anima.Voice.Benchmarks.VoiceBenchmark.SpeechToTextAsync(stt, Enumerable.Repeat(utterances, repeat).SelectMany(clip => clip).ToArray(), cancellationToken);
+                results.Add(latency);
+                results.Add(realTime);
+            }
+
+            var recognizer = new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault());
+            results.Add(Anima.Voice.Benchmarks.VoiceBenchmark.VoiceEmotion(recognizer, Enumerable.Repeat(utterances, repeat).SelectMany(clip => clip).ToArray()));
+        }
+
+        foreach (var result in results)
+        {
+            await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{result.Name,-55} median {result.Median,8:0.000} {result.Unit}  (min {result.Minimum:0.000}, max {result.Maximum:0.000}, n={result.Samples})"));
+        }
+
+        return 0;
+    }
+}

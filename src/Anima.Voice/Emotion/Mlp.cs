@@ -90,7 +90,8 @@ internal sealed record MlpTrainingOptions(int Hidden = 64, int Epochs = 120, int
 /// <summary>Trains an <see cref="Mlp"/> with Adam on class-weighted softmax cross-entropy, input noise and dropout; deterministic for a seed.</summary>
 internal static class MlpTrainer
 {
-    public static Mlp Train(float[][] inputs, int[] targets, int classes, MlpTrainingOptions options, int seed, CancellationToken cancellationToken = default)
+    /// <param name="allowed">Per example, which classes its softmax ranges over (null: all); the others get no gradient.</param>
+    public static Mlp Train(float[][] inputs, int[] targets, int classes, MlpTrainingOptions options, int seed, bool[][]? allowed = null, CancellationToken cancellationToken = default)
     {
         var random = new Random(seed);
         var dimension = inputs[0].Length;
@@ -156,14 +157,36 @@ internal static class MlpTrainer
                         probabilities[output] = TensorPrimitives.Dot(network.OutputWeights.AsSpan(output * options.Hidden, options.Hidden), hidden) + network.OutputBias[output];
                     }
 
-                    TensorPrimitives.SoftMax(probabilities, probabilities);
+                    if (allowed is not null)
+                    {
+                        // Softmax over the example's candidate classes only.
+                        var candidates = allowed[example];
+                        var maximum = float.NegativeInfinity;
+                        for (var output = 0; output < classes; output++)
+                        {
+                            maximum = candidates[output] ? Math.Max(maximum, probabilities[output]) : maximum;
+                        }
+
+                        var total = 0f;
+                        for (var output = 0; output < classes; output++)
+                        {
+                            probabilities[output] = candidates[output] ? MathF.Exp(probabilities[output] - maximum) : 0;
+                            total += probabilities[output];
+                        }
+
+                        TensorPrimitives.Divide(probabilities, total, probabilities);
+                    }
+                    else
+                    {
+                        TensorPrimitives.SoftMax(probabilities, probabilities);
+                    }
 
                     // Backward: dLoss/dlogit = weight·(p − onehot).
                     var weight = classWeights[targets[example]];
                     Array.Clear(hiddenGradient);
                     for (var output = 0; output < classes; output++)
                     {
-                        var delta = weight * (probabilities[output] - (output == targets[example] ? 1 : 0));
+                        var delta = weight * (probabilities[output] - (output == targets[example] ? 1 : 0)); // 0 for excluded classes
                         gradients[3][output] += delta;
                         TensorPrimitives.MultiplyAdd(hidden, delta, gradients[2].AsSpan(output * options.Hidden, options.Hidden), gradients[2].AsSpan(output * options.Hidden, options.Hidden));
                         TensorPrimitives.MultiplyAdd(network.OutputWeights.AsSpan(output * options.Hidden, options.Hidden), delta, hiddenGradient, hiddenGradient);

@@ -3,7 +3,11 @@ using Anima.Voice.Audio;
 namespace Anima.Voice.Emotion;
 
 /// <summary>One labelled utterance with its features.</summary>
-public sealed record VoiceEmotionExample(string Path, string Label, string Speaker, float[] Features);
+/// <param name="CandidateLabels">
+/// The labels its data set could have given (RAVDESS: eight; the Korean set: four). Training compares the label
+/// only against these, so a set without "calm" does not teach that its neutral clips are not calm. Null: all.
+/// </param>
+public sealed record VoiceEmotionExample(string Path, string Label, string Speaker, float[] Features, IReadOnlyList<string>? CandidateLabels = null);
 
 /// <summary>
 /// Loads a folder laid out like <c>ravdess-16k</c> or <c>korean-emotional-speech-16k</c>: a tab-separated
@@ -17,6 +21,7 @@ public static class VoiceEmotionDataset
     public static IReadOnlyList<VoiceEmotionExample> Load(string directory, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         var entries = ReadLabels(directory);
+        var candidates = EmotionLabels.All.Where(label => entries.Any(entry => entry.Label == label)).ToArray();
         var examples = new VoiceEmotionExample?[entries.Count];
         var done = 0;
         var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
@@ -25,7 +30,7 @@ public static class VoiceEmotionDataset
             var entry = entries[index];
             var clip = WaveFile.Read(entry.Path);
             var features = extractor.Extract(clip);
-            examples[index] = new VoiceEmotionExample(entry.Path, entry.Label, entry.Speaker, features.Vector);
+            examples[index] = new VoiceEmotionExample(entry.Path, entry.Label, entry.Speaker, features.Vector, candidates);
             progress?.Report((double)Interlocked.Increment(ref done) / entries.Count);
             return extractor;
         }, _ => { });

@@ -38,6 +38,7 @@ public static class VoiceEmotionTrainer
         var raw = examples.Select(example => example.Features).ToArray();
         var relative = SpeakerRelative(examples);
         var mlpOptions = new MlpTrainingOptions(Hidden: options.Hidden, Epochs: options.Epochs);
+        var allowed = examples.Select(example => labels.Select(label => example.CandidateLabels?.Contains(label) ?? true).ToArray()).ToArray();
         var total = options.EnsembleSize * 2;
         var done = 0;
         VoiceEmotionModel.Ensemble Fit(float[][] inputs, int seedOffset)
@@ -47,7 +48,7 @@ public static class VoiceEmotionTrainer
             var members = new Mlp[options.EnsembleSize];
             for (var member = 0; member < members.Length; member++)
             {
-                members[member] = MlpTrainer.Train(standardized, targets, labels.Count, mlpOptions, options.Seed + seedOffset + member * 7919, cancellationToken);
+                members[member] = MlpTrainer.Train(standardized, targets, labels.Count, mlpOptions, options.Seed + seedOffset + member * 7919, allowed, cancellationToken);
                 progress?.Report((double)++done / total);
             }
 

@@ -39,3 +39,13 @@ public sealed record SpeechDiscarded(TimeSpan At, TimeSpan Duration) : TurnEvent
 
 /// <summary>The user has talked over the companion long enough to interrupt it: stop playback and cancel the reply now.</summary>
 public sealed record BargeIn(TimeSpan At, TimeSpan SpeechStartedAt) : TurnEvent(At);
+
+/// <summary>
+/// The user paused long enough that the turn has probably ended. Start transcribing (and, if you like, thinking)
+/// now; an <see cref="EndOfTurn"/> confirms it, or a <see cref="TurnResumed"/> withdraws it. Do not play a reply
+/// before the confirmation.
+/// </summary>
+public sealed record TentativeEndOfTurn(TimeSpan At, AudioClip Utterance, TimeSpan SpeechStartedAt) : TurnEvent(At);
+
+/// <summary>The user went on speaking after a <see cref="TentativeEndOfTurn"/>; discard work started on it.</summary>
+public sealed record TurnResumed(TimeSpan At) : TurnEvent(At);

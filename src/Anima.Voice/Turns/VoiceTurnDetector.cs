@@ -38,6 +38,7 @@ public sealed class VoiceTurnDetector : IDisposable
     private int _lastSpeechFrameInUtterance;
     private long _utteranceStartFrame;
     private bool? _fallingPitch;
+    private bool _tentativeReported;
 
     public VoiceTurnDetector(IVoiceActivityDetector detector, VoiceTurnOptions? options = null)
     {
@@ -157,6 +158,12 @@ public sealed class VoiceTurnDetector : IDisposable
         _utterance.AddRange(frame);
         if (isSpeech)
         {
+            if (_tentativeReported)
+            {
+                _tentativeReported = false;
+                events.Add(new TurnResumed(FrameTime(_framesSeen)));
+            }
+
             _speechFrames++;
             _silenceFrames = 0;
             _fallingPitch = null;
@@ -174,6 +181,12 @@ public sealed class VoiceTurnDetector : IDisposable
         }
 
         var silence = TimeSpan.FromMilliseconds(_silenceFrames * FrameMilliseconds);
+        if (!_tentativeReported && _silenceFrames > 0 && _options.TentativeSilence is { } tentative && silence >= tentative
+            && _speechFrames * FrameMilliseconds >= _options.MinimumUtteranceSpeech.TotalMilliseconds)
+        {
+            _tentativeReported = true;
+            events.Add(new TentativeEndOfTurn(FrameTime(_framesSeen), new AudioClip(SpeechSamples(), Rate), FrameTime(_utteranceStartFrame)));
+        }
         if (_silenceFrames > 0 && silence >= _options.FallingPitchSilence && _options.UseFallingPitch)
         {
             _fallingPitch ??= EndsWithFallingPitch();
@@ -223,6 +236,7 @@ public sealed class VoiceTurnDetector : IDisposable
         _startedWhileAssistantSpeaking = IsAssistantSpeaking;
         _lastSpeechFrameInUtterance = _utterance.Count / _frameSize;
         _fallingPitch = null;
+        _tentativeReported = false;
     }
 
     private void FinishUtterance(List<TurnEvent> events, EndOfTurnReason reason)
@@ -237,9 +251,7 @@ public sealed class VoiceTurnDetector : IDisposable
         }
         else
         {
-            // Keep the speech and ~100 ms of the silence after it, not the whole wait.
-            var keepFrames = Math.Min(_utterance.Count / _frameSize, _lastSpeechFrameInUtterance + 3);
-            var samples = _utterance.GetRange(0, reason is EndOfTurnReason.MaximumLength or EndOfTurnReason.EndOfStream ? _utterance.Count : keepFrames * _frameSize).ToArray();
+            var samples = reason is EndOfTurnReason.MaximumLength or EndOfTurnReason.EndOfStream ? _utterance.ToArray() : SpeechSamples();
             events.Add(new EndOfTurn(now, new AudioClip(samples, Rate), FrameTime(_utteranceStartFrame), speech, reason, _startedWhileAssistantSpeaking));
         }
 
@@ -247,6 +259,14 @@ public sealed class VoiceTurnDetector : IDisposable
         _speechFrames = 0;
         _silenceFrames = 0;
         _bargedIn = false;
+        _tentativeReported = false;
+    }
+
+    /// <summary>The utterance up to its last speech frame and ~100 ms of the silence after it, not the whole wait.</summary>
+    private float[] SpeechSamples()
+    {
+        var keepFrames = Math.Min(_utterance.Count / _frameSize, _lastSpeechFrameInUtterance + 3);
+        return _utterance.GetRange(0, keepFrames * _frameSize).ToArray();
     }
 
     /// <summary>Whether the pitch of the last voiced stretch falls, judged from the last 400 ms of speech.</summary>

@@ -9,6 +9,12 @@ public sealed class VoiceTurnOptions
     /// <summary>Silence that ends the turn after a falling final pitch, the usual sign a statement is complete.</summary>
     public static readonly TimeSpan DefaultFallingPitchSilence = TimeSpan.FromMilliseconds(350);
 
+    /// <summary>
+    /// Silence after which a <see cref="TentativeEndOfTurn"/> is reported, so transcription and the mind can start
+    /// while the detector waits to confirm the end (speculative end-of-turn); null disables it.
+    /// </summary>
+    public static readonly TimeSpan DefaultTentativeSilence = TimeSpan.FromMilliseconds(192);
+
     /// <summary>Sustained speech before <see cref="SpeechStarted"/> is reported (filters clicks).</summary>
     public static readonly TimeSpan DefaultSpeechStartMinimum = TimeSpan.FromMilliseconds(96);
 
@@ -27,6 +33,8 @@ public sealed class VoiceTurnOptions
     public TimeSpan EndOfTurnSilence { get; set; } = DefaultEndOfTurnSilence;
 
     public TimeSpan FallingPitchSilence { get; set; } = DefaultFallingPitchSilence;
+
+    public TimeSpan? TentativeSilence { get; set; } = DefaultTentativeSilence;
 
     public TimeSpan SpeechStartMinimum { get; set; } = DefaultSpeechStartMinimum;
 
@@ -70,6 +78,11 @@ public sealed class VoiceTurnOptions
         if (FallingPitchSilence > EndOfTurnSilence)
         {
             throw new ArgumentException("FallingPitchSilence must not be longer than EndOfTurnSilence.", nameof(FallingPitchSilence));
+        }
+
+        if (TentativeSilence is { } tentative && (tentative <= TimeSpan.Zero || tentative > FallingPitchSilence))
+        {
+            throw new ArgumentOutOfRangeException(nameof(TentativeSilence), tentative, "TentativeSilence must be positive and not longer than FallingPitchSilence.");
         }
 
         if (PreRoll < TimeSpan.Zero || PreRoll > TimeSpan.FromSeconds(2))

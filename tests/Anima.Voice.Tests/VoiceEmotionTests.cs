@@ -1,0 +1,204 @@
+using Anima.Testing;
+using Anima.Voice.Audio;
+using Anima.Voice.Emotion;
+using Anima.Voice.Synthesis;
+using Anima.Voice.Turns;
+
+namespace Anima.Voice.Tests;
+
+public sealed class VoiceEmotionTests
+{
+    [Fact]
+    public void Mlp_Forward_MatchesReference()
+    {
+        var random = new Random(2);
+        var network = new Mlp(30, 16, 5);
+        FillRandom(network.HiddenWeights, random);
+        FillRandom(network.HiddenBias, random);
+        FillRandom(network.OutputWeights, random);
+        FillRandom(network.OutputBias, random);
+        var input = Enumerable.Range(0, 30).Select(_ => random.NextSingle() * 4 - 2).ToArray();
+        var probabilities = new float[5];
+        network.Forward(input, new float[16], probabilities);
+        var reference = network.ForwardReference(input);
+        Assert.True(probabilities.Zip(reference).Max(pair => Math.Abs(pair.First - pair.Second)) < 1e-5);
+        Assert.Equal(1, probabilities.Sum(), 4);
+    }
+
+    [Fact]
+    public void SpeakerFeatureStatistics_Normalize_GivesZScores()
+    {
+        var statistics = SpeakerFeatureStatistics.From([[1f, 10f], [3f, 10f], [5f, 10f]], 2);
+        Assert.Equal(3, statistics.Count);
+        var normalized = statistics.Normalize([5f, 10f]);
+        Assert.InRange(normalized[0], 1.2, 1.23); // (5 − 3) / 1.633
+        Assert.InRange(normalized[1], -0.01, 0.01); // a constant feature stays near zero instead of exploding
+        var restored = new SpeakerFeatureStatistics(statistics.Count, [.. statistics.Means], [.. statistics.Variances]);
+        Assert.Equal(normalized, restored.Normalize([5f, 10f]));
+    }
+
+    [Fact]
+    public void Trainer_SeparableClusters_LearnsThemAndRoundTripsThroughAFile()
+    {
+        // Two speakers, three emotions that shift different features: learnable, and checkable after save/load.
+        var random = new Random(4);
+        var dimension = ProsodyFeatureExtractor.FeatureNames.Count;
+        var labels = new[] { EmotionLabels.Angry, EmotionLabels.Sad, EmotionLabels.Happy };
+        var examples = new List<VoiceEmotionExample>();
+        foreach (var speaker in new[] { "a", "b", "c" })
+        {
+            var offset = speaker[0] - 'a';
+            for (var index = 0; index < 60; index++)
+            {
+                var label = index % 3;
+                var features = Enumerable.Range(0, dimension).Select(_ => (float)(random.NextDouble() + offset)).ToArray();
+                for (var feature = label * 20; feature < label * 20 + 20; feature++)
+                {
+                    features[feature] += 1.5f; // each emotion moves a group of features, as real ones do
+                }
+
+                examples.Add(new VoiceEmotionExample($"{speaker}{index}", labels[label], speaker, features));
+            }
+        }
+
+        var training = examples.Where(example => example.Speaker != "c").ToList();
+        var test = examples.Where(example => example.Speaker == "c").ToList();
+        var model = VoiceEmotionTrainer.Train(training, new VoiceEmotionTrainingOptions(EnsembleSize: 2, Hidden: 16, Epochs: 150), new VoiceEmotionTrainingInfo(["synthetic"], ["a", "b"], training.Count, "test", "test"), null, TestContext.Current.CancellationToken);
+        var relative = VoiceEmotionEvaluation.Evaluate(model, test, speakerRelative: true);
+        Assert.True(relative.Accuracy > 0.9, relative.Format());
+
+        var path = Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".json");
+        try
+        {
+            model.Save(path);
+            var loaded = VoiceEmotionModel.Load(path);
+            Assert.Equal(model.Labels, loaded.Labels);
+            Assert.Equal(model.Predict(test[0].Features), loaded.Predict(test[0].Features));
+            Assert.Equal(["a", "b"], loaded.Info.Speakers);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Load_CorruptFile_ThrowsInvalidDataNamingTheFile()
+    {
+        var path = Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".json");
+        File.WriteAllText(path, "{\"format\":\"something-else\"");
+        try
+        {
+            var exception = Assert.Throws<InvalidDataException>(() => VoiceEmotionModel.Load(path));
+            Assert.Contains(Path.GetFileName(path), exception.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Evaluation_Format_EndsWithAccuracyLine()
+    {
+        var evaluation = new VoiceEmotionEvaluation(["happy", "sad"], [[3, 1], [0, 4]]);
+        Assert.Equal(0.875, evaluation.Accuracy);
+        Assert.InRange(evaluation.MacroF1, 0.873, 0.874);
+        Assert.EndsWith("accuracy: 0.8750", evaluation.Format(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dataset_MissingColumns_ThrowsClearError()
+    {
+        var directory = Directory.CreateTempSubdirectory().FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "labels.tsv"), "file\tlabel\na.wav\thappy\n");
+            var exception = Assert.Throws<InvalidDataException>(() => VoiceEmotionDataset.ReadLabels(directory));
+            Assert.Contains("'path' and 'emotion'", exception.Message, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(directory, "labels.tsv"), "path\temotion\na.wav\tbored\n");
+            exception = Assert.Throws<InvalidDataException>(() => VoiceEmotionDataset.ReadLabels(directory));
+            Assert.Contains("unknown emotion 'bored'", exception.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
+        }
+    }
+
+    [Fact]
+    public void Ravdess_ThreeActors_LearnWellAboveChanceOnAnUnseenActor()
+    {
+        // Kept small so the suite stays fast: the first repetition of actors 01–03 to train, all of actor 04 to test.
+        var directory = SharedData.RequireDirectory("ravdess-16k");
+        var rows = VoiceEmotionDataset.ReadLabels(directory)
+            .Where(row => row.Speaker == "04" || (row.Speaker is "01" or "02" or "03" && row.Path.EndsWith("-01.wav", StringComparison.Ordinal)))
+            .ToList();
+        var examples = new VoiceEmotionExample[rows.Count];
+        Parallel.For(0, rows.Count, () => new ProsodyFeatureExtractor(), (index, _, extractor) =>
+        {
+            examples[index] = new VoiceEmotionExample(rows[index].Path, rows[index].Label, rows[index].Speaker, extractor.Extract(WaveFile.Read(rows[index].Path)).Vector);
+            return extractor;
+        }, _ => { });
+        var model = VoiceEmotionTrainer.Train(examples.Where(example => example.Speaker != "04").ToList(), new VoiceEmotionTrainingOptions(EnsembleSize: 1, Hidden: 32, Epochs: 80), new VoiceEmotionTrainingInfo([], [], 0, "", ""), null, TestContext.Current.CancellationToken);
+        var evaluation = VoiceEmotionEvaluation.Evaluate(model, examples.Where(example => example.Speaker == "04").ToList(), speakerRelative: true);
+        Assert.True(evaluation.Accuracy > 0.3, evaluation.Format()); // chance is 0.125
+    }
+
+    [Fact]
+    public async Task Recognizer_DefaultModel_HearsEspeakSpeechAndAdaptsToTheSpeaker()
+    {
+        NativeEngines.RequireEspeak();
+        var recognizer = new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault());
+        Assert.Contains("CC BY-NC-SA 4.0", recognizer.Model.Info.Licence, StringComparison.Ordinal);
+        var tts = new EspeakTextToSpeech();
+        var speaker = recognizer.CreateSpeakerStatistics();
+        VoiceEmotionEstimate? last = null;
+        for (var index = 0; index < VoiceEmotionModel.MinimumSpeakerUtterances + 1; index++)
+        {
+            var clip = await tts.SynthesizeToClipAsync($"This is sentence number {index} of the test.", "en", new SpeechStyle(Rate: 0.8 + 0.05 * index), TestContext.Current.CancellationToken);
+            last = recognizer.Recognize(clip, speaker);
+            Assert.NotNull(last);
+            Assert.Equal(1, last.Probabilities.Values.Sum(), 3);
+            Assert.InRange(last.Valence, -1, 1);
+            Assert.InRange(last.Arousal, -1, 1);
+            Assert.Equal(index >= VoiceEmotionModel.MinimumSpeakerUtterances, last.SpeakerAdapted);
+        }
+
+        Assert.Null(recognizer.Recognize(new AudioClip(TestAudio.Silence(1), 16000)));
+    }
+
+    [Fact]
+    public void MoodFusion_VoiceCountsMoreOnArousalThanOnValence()
+    {
+        var text = new MoodReading(Valence: 0.6, Arousal: 0.0, Confidence: 0.8);
+        var voice = new VoiceEmotionEstimate(new Dictionary<string, double> { ["angry"] = 1 }, "angry", 1, -0.6, 0.8, null!, true);
+        var fused = MoodFusion.Fuse(text, voice);
+        var valenceShift = text.Valence - fused.Valence;
+        var arousalShift = fused.Arousal - text.Arousal;
+        Assert.True(valenceShift > 0 && arousalShift > 0);
+        Assert.True(arousalShift / 0.8 > valenceShift / 1.2, $"valence {fused.Valence:0.00}, arousal {fused.Arousal:0.00}");
+        Assert.Equal(text, MoodFusion.Fuse(text, null));
+    }
+
+    [Fact]
+    public void SpokenReplyTracker_InterruptedMidSentence_CutsAtAWordBoundary()
+    {
+        var tracker = new SpokenReplyTracker();
+        tracker.AddSentence("I remember that trip.", TimeSpan.FromSeconds(1.5));
+        tracker.AddSentence("You said the lake was freezing cold.", TimeSpan.FromSeconds(2));
+        var heard = tracker.HeardAt(TimeSpan.FromSeconds(2.5));
+        Assert.False(heard.IsComplete);
+        Assert.Equal("I remember that trip. You said the lake", heard.Text);
+        Assert.Equal(new HeardReply("I remember that trip. You said the lake was freezing cold.", true), tracker.HeardAt(TimeSpan.FromSeconds(4)));
+        Assert.Equal(new HeardReply(string.Empty, false), tracker.HeardAt(TimeSpan.Zero));
+    }
+
+    private static void FillRandom(float[] values, Random random)
+    {
+        for (var index = 0; index < values.Length; index++)
+        {
+            values[index] = random.NextSingle() - 0.5f;
+        }
+    }
+}
