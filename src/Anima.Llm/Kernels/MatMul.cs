@@ -123,6 +123,9 @@ public static unsafe class MatMul
 /// <summary>Runs an indexed loop on up to N threads; a single thread runs inline with no scheduling cost.</summary>
 public static class ParallelWork
 {
+    private static readonly Lock PoolsGate = new();
+    private static readonly Dictionary<int, WorkerPool> Pools = [];
+
     public static void For(int count, int threads, Action<int> body)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -139,7 +142,7 @@ public static class ParallelWork
         // Contiguous ranges, one per thread: the row blocks of a matrix cost the same, so static
         // partitioning avoids the per-item overhead of work stealing.
         var parts = Math.Min(threads, count);
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+        Pool(parts).For(parts, part =>
         {
             var start = (int)((long)count * part / parts);
             var end = (int)((long)count * (part + 1) / parts);
@@ -148,5 +151,127 @@ public static class ParallelWork
                 body(i);
             }
         });
+    }
+
+    private static WorkerPool Pool(int threads)
+    {
+        lock (PoolsGate)
+        {
+            if (!Pools.TryGetValue(threads, out var pool))
+            {
+                pool = new WorkerPool(threads - 1);
+                Pools[threads] = pool;
+            }
+
+            return pool;
+        }
+    }
+}
+
+/// <summary>
+/// Dedicated worker threads for the many short parallel loops of a forward pass (hundreds per token):
+/// waking thread-pool threads for each would cost more than the work. Workers spin briefly between
+/// loops and then sleep, so an idle model costs no CPU. The caller runs parts too.
+/// </summary>
+public sealed class WorkerPool
+{
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000; // 1 ms
+    private readonly Lock _callerGate = new();
+    private readonly object _wake = new();
+    private Job? _job;
+    private int _generation;
+
+    public WorkerPool(int workers)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(workers);
+        for (var i = 0; i < workers; i++)
+        {
+            new Thread(Work) { IsBackground = true, Name = $"anima-llm-worker-{i}" }.Start();
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/>(0..count-1) on the workers and the calling thread; returns when all are done.</summary>
+    public void For(int count, Action<int> body)
+    {
+        lock (_callerGate)
+        {
+            var job = new Job(body, count);
+            Volatile.Write(ref _job, job);
+            Interlocked.Increment(ref _generation);
+            lock (_wake)
+            {
+                Monitor.PulseAll(_wake);
+            }
+
+            job.Run();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref job.Pending) > 0)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            if (job.Failure is { } failure)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+        }
+    }
+
+    private void Work()
+    {
+        var seen = 0;
+        while (true)
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _generation) == seen)
+            {
+                if (System.Diagnostics.Stopwatch.GetTimestamp() - start > SpinTicks)
+                {
+                    lock (_wake)
+                    {
+                        while (Volatile.Read(ref _generation) == seen)
+                        {
+                            Monitor.Wait(_wake);
+                        }
+                    }
+
+                    break;
+                }
+
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            seen = Volatile.Read(ref _generation);
+            Volatile.Read(ref _job)?.Run();
+        }
+    }
+
+    private sealed class Job(Action<int> body, int count)
+    {
+        private readonly int _count = count;
+        public int Next;
+        public int Pending = count;
+        public Exception? Failure;
+
+        public void Run()
+        {
+            int index;
+            while ((index = Interlocked.Increment(ref Next) - 1) < _count)
+            {
+                try
+                {
+                    body(index);
+                }
+                catch (Exception exception)
+                {
+                    Failure ??= exception;
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref Pending);
+                }
+            }
+        }
     }
 }
