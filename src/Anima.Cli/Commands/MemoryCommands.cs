@@ -139,3 +139,53 @@ public sealed class BenchMemoryCommand : ICliCommand
         return 0;
     }
 }
+
+/// <summary><c>memory junk</c>: the share of junk among candidate memories of a real conversation (LoCoMo), without a mind.</summary>
+public sealed class MemoryJunkCommand : ICliCommand
+{
+    public string Name => "memory junk";
+
+    public string Summary => "Share of junk among candidate memories of LoCoMo conversations (raw turns, LLM observations).";
+
+    public string Usage => """
+        Usage: anima memory junk --locomo FILE [--threshold 0.7]
+
+          --locomo FILE     LoCoMo JSON (e.g. ../shared/data/locomo/locomo5-dev.json).
+          --threshold T     similarity at or above which a candidate duplicates one kept before (default 0.7).
+        Prints, for raw turns and for LoCoMo's LLM-extracted observations: candidates, judged junk (pleasantry, too
+        short, meta talk), near-duplicates, kept, and how many rejected candidates are evidence for a question.
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var path = arguments.Require("--locomo");
+        var threshold = arguments.GetDouble("--threshold", Anima.Memory.Consolidation.MemoryJunkFilter.DefaultDuplicateThreshold);
+        arguments.ThrowIfUnused();
+        if (threshold is <= 0 or > 1)
+        {
+            throw new CliUsageException($"--threshold must be above 0 and at most 1; got {threshold}.");
+        }
+
+        IReadOnlyList<LocomoSample> samples;
+        try
+        {
+            samples = await LocomoDataset.LoadAsync(path, cancellationToken);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or InvalidDataException)
+        {
+            await context.Error.WriteLineAsync($"anima memory junk: {exception.Message}");
+            return 1;
+        }
+
+        await context.Out.WriteLineAsync($"{"source",-18} {"candidates",10} {"junk",6} {"dupes",6} {"kept",6} {"junk share",10} {"evidence",9} {"evidence rejected",18}");
+        foreach (var share in JunkShareBenchmark.Run(samples, threshold))
+        {
+            await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{share.Source,-18} {share.Candidates,10} {share.Junk,6} {share.Duplicates,6} {share.Kept,6} {share.JunkShareOfCandidates,10:P1} {share.Evidence,9} {share.RejectedEvidence,18}"));
+        }
+
+        return 0;
+    }
+}

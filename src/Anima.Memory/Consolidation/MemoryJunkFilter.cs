@@ -66,9 +66,22 @@ public static partial class MemoryJunkFilter
             return string.Equals(left.Trim(), right.Trim(), StringComparison.OrdinalIgnoreCase) ? 1 : 0;
         }
 
-        var shared = a.Count(b.Contains);
+        return Similarity(a, b);
+    }
+
+    /// <summary><see cref="Similarity(string, string)"/> of two precomputed <see cref="ContentTerms"/> sets.</summary>
+    public static double Similarity(IReadOnlySet<string> left, IReadOnlySet<string> right)
+    {
+        ArgumentNullException.ThrowIfNull(left);
+        ArgumentNullException.ThrowIfNull(right);
+        if (left.Count == 0 || right.Count == 0)
+        {
+            return 0;
+        }
+
+        var shared = left.Count(right.Contains);
         // Overlap over the larger set (not the smaller): "Lives in Busan" must not swallow "Lives in Busan with her sister Minji".
-        return shared / (double)Math.Max(a.Count, b.Count);
+        return shared / (double)Math.Max(left.Count, right.Count);
     }
 
     /// <summary>The content terms of <paramref name="text"/>: analysed words and Korean stems, without syllable bigrams.</summary>
