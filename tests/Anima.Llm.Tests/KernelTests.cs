@@ -169,4 +169,39 @@ public sealed unsafe class KernelTests
             }
         }
     }
+
+    [Fact]
+    public void Quantize_Activations_MatchesPlainRounding()
+    {
+        var random = new Random(11);
+        var input = RandomVector(512, random);
+        input[5] = 0.5f * input[0];
+        var activations = new QuantizedActivations(1, 512);
+        activations.Quantize(input, 1);
+        for (var block = 0; block < 16; block++)
+        {
+            var slice = input.AsSpan(block * 32, 32);
+            var scale = slice.ToArray().Max(Math.Abs) / 127f;
+            Assert.Equal(scale, activations.Scales[block]);
+            int sum0 = 0, sum1 = 0;
+            for (var j = 0; j < 32; j++)
+            {
+                var expected = (int)MathF.Round(slice[j] / scale * 1, MidpointRounding.ToEven);
+                var actual = activations.Values[block * 32 + j];
+                Assert.InRange(actual - expected, -1, 1); // x * (1/scale) and x / scale may round differently at .5
+                if (j < 16)
+                {
+                    sum0 += actual;
+                }
+                else
+                {
+                    sum1 += actual;
+                }
+            }
+
+            Assert.Equal(sum0, activations.Sums[2 * block]);
+            Assert.Equal(sum1, activations.Sums[2 * block + 1]);
+            Assert.Contains(activations.Values.Skip(block * 32).Take(32), value => Math.Abs((int)value) == 127);
+        }
+    }
 }

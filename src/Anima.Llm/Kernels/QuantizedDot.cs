@@ -146,19 +146,32 @@ public static unsafe class QuantizedDot
     {
         var table = Dequantize.HalfToSingle;
         var ones = Vector256.Create((short)1);
-        var accumulator = Vector256<float>.Zero;
-        for (var b = 0; b < blocks; b++)
+        // Two accumulators: consecutive FMAs into one register would wait on each other's latency.
+        var accumulator0 = Vector256<float>.Zero;
+        var accumulator1 = Vector256<float>.Zero;
+        var b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            var block0 = row + b * 34;
+            var block1 = block0 + 34;
+            var weights0 = Avx.LoadVector256((sbyte*)(block0 + 2));
+            var weights1 = Avx.LoadVector256((sbyte*)(block1 + 2));
+            // vpmaddubsw multiplies unsigned by signed: move the weights' signs onto the activations.
+            var products0 = Avx2.MultiplyAddAdjacent(Avx2.Abs(weights0), Avx2.Sign(Avx.LoadVector256(values + b * 32), weights0));
+            var products1 = Avx2.MultiplyAddAdjacent(Avx2.Abs(weights1), Avx2.Sign(Avx.LoadVector256(values + b * 32 + 32), weights1));
+            accumulator0 = Fma.MultiplyAdd(ToFloat(products0, ones), Vector256.Create(table[*(ushort*)block0] * scales[b]), accumulator0);
+            accumulator1 = Fma.MultiplyAdd(ToFloat(products1, ones), Vector256.Create(table[*(ushort*)block1] * scales[b + 1]), accumulator1);
+        }
+
+        for (; b < blocks; b++)
         {
             var block = row + b * 34;
             var weights = Avx.LoadVector256((sbyte*)(block + 2));
-            var activations = Avx.LoadVector256(values + b * 32);
-            // vpmaddubsw multiplies unsigned by signed: move the weights' signs onto the activations.
-            var products = Avx2.MultiplyAddAdjacent(Avx2.Abs(weights), Avx2.Sign(activations, weights));
-            var scale = Vector256.Create(table[*(ushort*)block] * scales[b]);
-            accumulator = Fma.MultiplyAdd(ToFloat(products, ones), scale, accumulator);
+            var products = Avx2.MultiplyAddAdjacent(Avx2.Abs(weights), Avx2.Sign(Avx.LoadVector256(values + b * 32), weights));
+            accumulator0 = Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(table[*(ushort*)block] * scales[b]), accumulator0);
         }
 
-        return Vector256.Sum(accumulator);
+        return Vector256.Sum(accumulator0 + accumulator1);
     }
 
     private static float DotQ4_0(byte* row, sbyte* values, float* scales, short* sums, int blocks)
