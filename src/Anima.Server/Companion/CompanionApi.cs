@@ -123,7 +123,11 @@ public static class CompanionApi
                 Title = replyEvent.ErrorCode,
                 Detail = replyEvent.Text,
                 Status = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway,
-                Extensions = { ["howToConnect"] = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? MindStatus.HowToConnect : null },
+                Extensions =
+                {
+                    ["howToConnect"] = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? MindStatus.HowToConnect : null,
+                    ["howToConnectKo"] = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? MindStatus.HowToConnectKorean : null,
+                },
             }),
             _ => throw new InvalidOperationException($"Unknown reply event {replyEvent.Kind}."),
         };
@@ -205,10 +209,10 @@ public static class CompanionApi
 
     public sealed record CompanionResponse(CompanionProfile Profile, CompanionSettings Settings, int TurnCount, bool IsReplying, MindResponse Mind);
 
-    public sealed record MindResponse(bool Connected, string Provider, string? Model, string? Endpoint, string Detail, IReadOnlyList<string>? HowToConnect, MindSettingsView? Settings)
+    public sealed record MindResponse(bool Connected, string Provider, string? Model, string? Endpoint, string Detail, IReadOnlyList<string>? HowToConnect, IReadOnlyList<string>? HowToConnectKo, MindSettingsView? Settings)
     {
         public static MindResponse From(MindStatus status, MindOptions? options) =>
-            new(status.IsConnected, status.Provider, status.Model, status.Endpoint, status.Detail, status.IsConnected ? null : MindStatus.HowToConnect,
+            new(status.IsConnected, status.Provider, status.Model, status.Endpoint, status.Detail, status.IsConnected ? null : MindStatus.HowToConnect, status.IsConnected ? null : MindStatus.HowToConnectKorean,
                 options is null ? null : new MindSettingsView(options.Provider, options.Endpoint, options.Model, !string.IsNullOrEmpty(options.ApiKey)));
     }
 

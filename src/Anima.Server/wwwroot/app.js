@@ -17,6 +17,12 @@
       connected: 'connected', notConnected: 'no mind', named: name => `Your companion chose the name ${name}.`,
       you: 'You', networkError: 'Could not reach Anima. Is it still running?', tooLong: n => `The message is too long (${n} characters; the limit is 16,000).`,
       valence: 'valence', arousal: 'arousal', adminOnly: 'Only the administrator (the first account) can change the mind.',
+      errors: {
+        'mind-unavailable': "No mind is connected, so I can't answer yet. Your message is saved.",
+        'mind-failed': 'The mind failed while answering. Your message is saved; try again.',
+        'mind-timeout': 'The mind took too long to answer. Your message is saved; try again.',
+        busy: 'A reply is still being written. Wait for it, or press Stop.',
+      },
     },
     ko: {
       welcome: 'Anima에 오신 것을 환영해요', welcomeText: '당신의 컴퓨터에서 함께 지내는 동반자예요.',
@@ -31,6 +37,19 @@
       connected: '연결됨', notConnected: '모델 없음', named: name => `동반자가 스스로 ${name}(이)라는 이름을 지었어요.`,
       you: '나', networkError: 'Anima에 연결할 수 없어요. 실행 중인지 확인해 주세요.', tooLong: n => `메시지가 너무 길어요 (${n}자, 최대 16,000자).`,
       valence: '긍정도', arousal: '각성도', adminOnly: '관리자(첫 번째 계정)만 언어 모델을 바꿀 수 있어요.',
+      errors: {
+        'mind-unavailable': '연결된 언어 모델이 없어서 아직 답할 수 없어요. 메시지는 저장됐어요.',
+        'mind-failed': '언어 모델이 답하는 중에 실패했어요. 메시지는 저장됐어요. 다시 시도해 주세요.',
+        'mind-timeout': '언어 모델의 답이 너무 늦어요. 메시지는 저장됐어요. 다시 시도해 주세요.',
+        busy: '아직 답장을 쓰는 중이에요. 기다리거나 멈추기를 눌러 주세요.',
+        'empty-message': '메시지가 비어 있어요.',
+        'message-too-long': '메시지가 너무 길어요 (최대 16,000자).',
+        'bad-credentials': '사용자 이름이나 비밀번호가 맞지 않아요.',
+        'username-taken': '이미 쓰이는 사용자 이름이에요. 다른 이름을 고르거나 로그인하세요.',
+        'weak-password': '비밀번호는 8자 이상으로 정해 주세요.',
+        'invalid-username': '사용자 이름은 2~64자의 글자, 숫자, . _ - @ 로 만들어 주세요.',
+        'too-many-attempts': '로그인 실패가 너무 많아요. 잠시 후 다시 시도해 주세요.',
+      },
     },
   };
 
@@ -61,7 +80,7 @@
   }
 
   async function problemText(response) {
-    try { const p = await response.json(); return p.detail || p.title || response.statusText; } catch { return response.statusText; }
+    try { return errorText(await response.json()); } catch { return response.statusText; }
   }
 
   function show(id, visible) { $(id).hidden = !visible; }
@@ -101,7 +120,7 @@
     show('mind-banner', !mind.connected);
     $('mind-detail').textContent = mind.detail;
     $('mind-steps').innerHTML = '';
-    (mind.howToConnect || []).forEach(step => {
+    ((lang === 'ko' ? mind.howToConnectKo : mind.howToConnect) || []).forEach(step => {
       const li = document.createElement('li');
       li.innerHTML = AnimaMarkdown.render(step).replace(/^<p>|<\/p>$/g, '');
       $('mind-steps').appendChild(li);
@@ -207,7 +226,7 @@
             scrollToEnd();
           } else if (name === 'error') {
             if (!text) reply.remove();
-            showError('composer-error', data.detail);
+            showError('composer-error', errorText(data));
             if (data.howToConnect) refreshCompanion();
           } else if (name === 'done') {
             reply.classList.remove('thinking');
@@ -231,6 +250,12 @@
       setStreaming(false);
       show('first-boot', false);
     }
+  }
+
+  // Errors the companion reports are shown in the page's language; the server's detail is the fallback.
+  function errorText(problem) {
+    const code = (problem.type || '').split('/').pop();
+    return strings[lang].errors?.[code] || problem.detail || problem.title;
   }
 
   function systemNote(text) {

@@ -1,0 +1,138 @@
+using Anima.Testing;
+using Microsoft.Playwright;
+
+namespace Anima.Server.Tests;
+
+/// <summary>The page in real Chromium (Debian's), against the real server and a scripted mind on loopback.</summary>
+public sealed class PageTests : IAsyncLifetime
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+    private ScriptedMindServer _mind = null!;
+    private AnimaTestHost _host = null!;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public static string ScreenshotDirectory { get; } = Path.Combine(SharedData.RepositoryRoot, "artifacts", "screenshots");
+
+    public async ValueTask InitializeAsync()
+    {
+        Assert.SkipUnless(File.Exists(ChromiumPath), "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it.");
+        _mind = await ScriptedMindServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _mind.TokensPerSecond = 40;
+        _mind.Script = messages =>
+        {
+            var last = messages.Last(message => message.Role == "user").Text;
+            if (last.Contains("Answer with JSON only", StringComparison.Ordinal))
+            {
+                return """{"name": "Sol", "reason": "our first talk felt warm and bright, like morning light"}""";
+            }
+
+            return last.StartsWith("(The user has just switched you on", StringComparison.Ordinal)
+                ? "Hello! I'm new here — I haven't chosen a name yet. **What should I call you?**"
+                : $"That sounds meaningful. Tell me more about *that*: `{last.Length}` characters of it. <script>window.pwned = true</script>";
+        };
+        _host = new AnimaTestHost(settings: new Dictionary<string, string?>
+        {
+            ["Anima:Mind:Provider"] = "openai",
+            ["Anima:Mind:Endpoint"] = _mind.Endpoint,
+            ["Anima:Mind:Model"] = "scripted-model",
+        });
+        await _host.StartAsync(TestContext.Current.CancellationToken);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        Directory.CreateDirectory(ScreenshotDirectory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+
+        if (_mind is not null)
+        {
+            await _mind.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Page_SignUpFirstMeetingSendAndReload_ConversationStreamsAndPersists()
+    {
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { Locale = "en-US", ViewportSize = new ViewportSize { Width = 900, Height = 900 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(_host.BaseAddress.ToString());
+
+        await page.ClickAsync("#tab-signup");
+        await page.FillAsync("#username", "theodore");
+        await page.FillAsync("#password", "letters to catherine");
+        await page.ClickAsync("#auth-submit");
+        await page.Locator("#first-boot").WaitForAsync();
+        await Assertions.Expect(page.Locator("#mind-badge")).ToContainTextAsync("scripted-model");
+
+        await page.ClickAsync("[data-begin=en]");
+        await Assertions.Expect(page.Locator(".message.companion .bubble").First).ToContainTextAsync("What should I call you?");
+        Assert.Equal(1, await page.Locator(".message.companion .bubble strong").CountAsync());
+        await Assertions.Expect(page.Locator("#send-button")).ToBeVisibleAsync();
+
+        await page.FillAsync("#message-input", "Theodore");
+        await page.PressAsync("#message-input", "Enter");
+        await Assertions.Expect(page.Locator(".message.companion").Nth(1)).ToContainTextAsync("Tell me more");
+        await Assertions.Expect(page.Locator("#send-button")).ToBeVisibleAsync();
+
+        await page.FillAsync("#message-input", "I write letters for other people.");
+        await page.PressAsync("#message-input", "Enter");
+        await Assertions.Expect(page.Locator("#companion-name")).ToHaveTextAsync("Sol");
+        await Assertions.Expect(page.Locator(".message.companion").Nth(2)).ToContainTextAsync("<script>");
+        await Assertions.Expect(page.Locator("#send-button")).ToBeVisibleAsync();
+
+        // Model output is rendered as markdown but never as HTML: the script tag shows as text and never runs.
+        Assert.False(await page.EvaluateAsync<bool>("() => window.pwned === true"));
+        await Assertions.Expect(page.Locator(".message.companion").Nth(2)).ToContainTextAsync("<script>");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, "chat-en.png"), FullPage = true });
+
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator(".message")).ToHaveCountAsync(5);
+        await Assertions.Expect(page.Locator("#companion-name")).ToHaveTextAsync("Sol");
+        await Assertions.Expect(page.Locator(".message.user").Nth(1)).ToHaveTextAsync("I write letters for other people.");
+    }
+
+    [Fact]
+    public async Task Page_Korean_InterfaceAndNoMindBanner()
+    {
+        await using var host = new AnimaTestHost();
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { Locale = "ko-KR", ViewportSize = new ViewportSize { Width = 900, Height = 800 } });
+        await context.SetExtraHTTPHeadersAsync(new Dictionary<string, string> { ["Accept-Language"] = "ko-KR,ko" });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(host.BaseAddress.ToString());
+
+        await Assertions.Expect(page.Locator("#auth-view h1")).ToHaveTextAsync("Anima에 오신 것을 환영해요");
+        await page.ClickAsync("#tab-signup");
+        await page.FillAsync("#username", "민아");
+        await page.FillAsync("#password", "비밀번호는길어요");
+        await page.ClickAsync("#auth-submit");
+
+        await Assertions.Expect(page.Locator("#mind-banner")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#mind-banner strong")).ToHaveTextAsync("연결된 언어 모델이 없어요.");
+        await page.FillAsync("#message-input", "안녕, 오늘 좀 피곤해.");
+        await page.PressAsync("#message-input", "Enter");
+        await Assertions.Expect(page.Locator("#composer-error")).ToContainTextAsync("메시지는 저장됐어요");
+        await Assertions.Expect(page.Locator("#mind-steps li").First).ToContainTextAsync("로컬 모델 서버");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, "no-mind-ko.png"), FullPage = true });
+
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator(".message.user .bubble")).ToHaveTextAsync("안녕, 오늘 좀 피곤해.");
+    }
+}
