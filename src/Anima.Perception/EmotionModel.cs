@@ -15,8 +15,11 @@ public sealed class EmotionModel : ITextEmotionPerceiver
     /// <summary>The name of the committed model embedded in this assembly.</summary>
     public const string EmbeddedResourceName = "Anima.Perception.Models.emotion-text.bin";
 
-    /// <summary>Heads beyond the 28 labels: index 28 is the Korean valence head.</summary>
+    /// <summary>Head 28 regresses valence (sigmoid of it rescaled to −1..1).</summary>
     public const int ValenceHead = EmotionTaxonomy.LabelCount;
+
+    /// <summary>Head 29 regresses arousal (0..1).</summary>
+    public const int ArousalHead = EmotionTaxonomy.LabelCount + 1;
 
     private static readonly byte[] Magic = "ANIMAEMO"u8.ToArray();
     private const int FormatVersion = 1;
@@ -34,12 +37,12 @@ public sealed class EmotionModel : ITextEmotionPerceiver
     private readonly TextFeaturizer _featurizer;
 
     internal EmotionModel(FeaturizerOptions featurizer, int headCount, Training.HeadActivation activation, float[] weights, float[] bias, float[] thresholdsEnglish,
-        float[] thresholdsKorean, bool fallbackToTop, float koreanValenceBlend, ulong[] vocabulary, string description)
+        float[] thresholdsKorean, bool fallbackToTop, ulong[] vocabulary, string description)
     {
         ArgumentNullException.ThrowIfNull(featurizer);
-        if (headCount is < EmotionTaxonomy.LabelCount or > SparseKernels.Stride)
+        if (headCount is not (EmotionTaxonomy.LabelCount or ArousalHead + 1))
         {
-            throw new ArgumentOutOfRangeException(nameof(headCount), headCount, $"Head count must be {EmotionTaxonomy.LabelCount}..{SparseKernels.Stride}.");
+            throw new ArgumentOutOfRangeException(nameof(headCount), headCount, $"Head count must be {EmotionTaxonomy.LabelCount} or {ArousalHead + 1}.");
         }
 
         if (weights.Length != featurizer.BucketCount * SparseKernels.Stride || bias.Length != SparseKernels.Stride
@@ -62,7 +65,6 @@ public sealed class EmotionModel : ITextEmotionPerceiver
         }
 
         FallbackToTop = fallbackToTop;
-        KoreanValenceBlend = koreanValenceBlend;
         _vocabulary = vocabulary;
         Description = description;
     }
@@ -72,19 +74,17 @@ public sealed class EmotionModel : ITextEmotionPerceiver
 
     public FeaturizerOptions Featurizer => _featurizer.Options;
 
-    /// <summary>28 label heads, or 29 with the Korean valence head.</summary>
+    /// <summary>28 label heads, or 30 with the valence and arousal heads.</summary>
     public int HeadCount { get; }
 
-    public bool HasValenceHead => HeadCount > ValenceHead;
+    /// <summary>Whether valence and arousal come from their own learned heads (else from the label table).</summary>
+    public bool HasAffectHeads => HeadCount > ArousalHead;
 
     /// <summary>Whether the label heads are independent sigmoids or one softmax.</summary>
     public Training.HeadActivation Activation { get; }
 
     /// <summary>Whether a text with no label above its threshold gets its most probable label.</summary>
     public bool FallbackToTop { get; }
-
-    /// <summary>How much of a Korean text's valence comes from the NSMC valence head rather than the label table (0..1).</summary>
-    public float KoreanValenceBlend { get; }
 
     /// <summary>How the model was trained and how it scored, written by the trainer.</summary>
     public string Description { get; }
@@ -131,11 +131,10 @@ public sealed class EmotionModel : ITextEmotionPerceiver
 
         var valence = weightSum > 0 ? valenceSum / weightSum : 0f;
         var arousal = weightSum > 0 ? arousalSum / weightSum : 0f;
-        if (HasValenceHead)
+        if (HasAffectHeads)
         {
-            var blend = KoreanValenceBlend * (float)LanguageDetector.KoreanShare(buffer.Scripts);
-            var koreanValence = (2 * Sigmoid(logits[ValenceHead])) - 1;
-            valence = ((1 - blend) * valence) + (blend * koreanValence);
+            valence = (2 * Sigmoid(logits[ValenceHead])) - 1;
+            arousal = Sigmoid(logits[ArousalHead]);
         }
 
         var thresholds = language switch
@@ -196,9 +195,9 @@ public sealed class EmotionModel : ITextEmotionPerceiver
             };
             featurizer.Validate();
             var headCount = reader.ReadInt32();
-            if (headCount is < EmotionTaxonomy.LabelCount or > SparseKernels.Stride)
+            if (headCount is not (EmotionTaxonomy.LabelCount or ArousalHead + 1))
             {
-                throw new InvalidDataException($"Emotion model has {headCount} heads; expected {EmotionTaxonomy.LabelCount}..{SparseKernels.Stride}.");
+                throw new InvalidDataException($"Emotion model has {headCount} heads; expected {EmotionTaxonomy.LabelCount} or {ArousalHead + 1}.");
             }
 
             var activation = (Training.HeadActivation)reader.ReadByte();
@@ -208,7 +207,6 @@ public sealed class EmotionModel : ITextEmotionPerceiver
             }
 
             var fallbackToTop = reader.ReadBoolean();
-            var blend = reader.ReadSingle();
             var bias = new float[SparseKernels.Stride];
             ReadSingles(reader, bias.AsSpan(0, headCount));
             var english = new float[EmotionTaxonomy.LabelCount];
@@ -241,7 +239,7 @@ public sealed class EmotionModel : ITextEmotionPerceiver
             }
 
             var description = reader.ReadString();
-            return new EmotionModel(featurizer, headCount, activation, weights, bias, english, korean, fallbackToTop, blend, vocabulary, description);
+            return new EmotionModel(featurizer, headCount, activation, weights, bias, english, korean, fallbackToTop, vocabulary, description);
         }
         catch (EndOfStreamException exception)
         {
@@ -278,7 +276,6 @@ public sealed class EmotionModel : ITextEmotionPerceiver
         writer.Write(HeadCount);
         writer.Write((byte)Activation);
         writer.Write(FallbackToTop);
-        writer.Write(KoreanValenceBlend);
         WriteSingles(writer, _bias.AsSpan(0, HeadCount));
         WriteSingles(writer, _thresholdsEnglish);
         WriteSingles(writer, _thresholdsKorean);

@@ -72,12 +72,13 @@ public sealed class TrainEmotionCommand : ICliCommand
     public string Usage => """
         anima train emotion [--data DIR] [--out PATH] [--seed N] [--epochs N] [--learning-rate X] [--l2 X]
                             [--bits N] [--char-min N] [--char-max N] [--folds N] [--nsmc N] [--max-per-source N]
-                            [--word-weight X] [--char-weight X] [--activation sigmoid|softmax] [--class-balance X] [--english-only] [--threads N]
+                            [--word-weight X] [--char-weight X] [--activation sigmoid|softmax] [--class-balance X] [--english-only] [--table-affect] [--threads N]
           --data DIR          shared data folder (default ../shared/data beside the repository)
           --out PATH          where to write the model (default src/Anima.Perception/Models/emotion-text.bin)
           --english-only      train on English GoEmotions only (no Korean data, no NSMC valence head)
           --folds N           cross-validation folds for threshold tuning (default 4)
-          --nsmc N            NSMC reviews sampled for the Korean valence head (default 120000; 0 = none)
+          --nsmc N            NSMC reviews that also teach the valence head (default 0, see docs; 5000 more are always held out to score valence)
+          --table-affect      no valence/arousal heads: derive both from label probabilities and the label table
         """;
 
     public Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
@@ -118,6 +119,8 @@ public sealed class TrainEmotionCommand : ICliCommand
             Solver = solver,
             ThresholdFolds = arguments.GetInt32("--folds", defaults.ThresholdFolds, 2, 10),
             NsmcSampleSize = englishOnly ? 0 : arguments.GetInt32("--nsmc", defaults.NsmcSampleSize, 0),
+            NsmcHoldout = englishOnly ? 0 : defaults.NsmcHoldout,
+            LearnAffectHeads = !arguments.Has("--table-affect"),
             IncludeKoreanGoEmotions = !englishOnly,
             IncludeKote = !englishOnly,
             MaximumExamplesPerSource = maximum == 0 ? null : maximum,
@@ -153,6 +156,20 @@ public sealed class TrainEmotionCommand : ICliCommand
             context.Out.WriteLine($"GoEmotions dev (ko, machine-translated): macro-F1 {EmotionPaths.Format(korean.MacroF1)}, micro-F1 {EmotionPaths.Format(korean.MicroF1)}");
         }
 
+        foreach (var (name, affect) in new[] { ("en", result.AffectDevEnglish), ("ko", result.AffectDevKorean) })
+        {
+            if (affect is not null)
+            {
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"GoEmotions dev ({name}) affect vs label table: valence r {affect.ValenceCorrelation:0.000}, sign agreement {affect.ValenceSignAgreement:0.000}, arousal r {affect.ArousalCorrelation:0.000}"));
+            }
+        }
+
+        if (result.NsmcValenceSignAccuracy is { } accuracy)
+        {
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"NSMC held-out reviews (rating <=4 vs >=7): valence sign accuracy {accuracy:0.000}"));
+        }
+
         context.Out.WriteLine($"model: {output} ({size / 1024.0 / 1024.0:0.00} MiB)");
         return Task.FromResult(0);
     }
@@ -167,7 +184,7 @@ public sealed class EvalEmotionCommand : ICliCommand
 
     public string Usage => """
         anima eval emotion --data FILE [--format goemotions|kote] [--model PATH]
-        anima eval emotion --kote-cv [--data DIR] [--folds N] [--seed N]
+        anima eval emotion --kote-cv [--data DIR] [--folds N] [--seed N] [--epochs N] [--learning-rate X] [--l2 X] [--class-balance X]
           --data FILE         'text<TAB>label ids<TAB>id' (GoEmotions) or 'id<TAB>text<TAB>label ids' (KOTE); detected when --format is absent
           --format            force the format; KOTE labels are mapped onto the 28 GoEmotions labels
           --model PATH        a model file (default: the committed model)
@@ -209,6 +226,14 @@ public sealed class EvalEmotionCommand : ICliCommand
         var folds = arguments.GetInt32("--folds", 5, 2, 10);
         var seed = arguments.GetInt32("--seed", 20261123);
         var dataDirectory = EmotionPaths.DataDirectory(arguments);
+        var defaults = KoteCrossValidation.DefaultSolver;
+        var solver = defaults with
+        {
+            Epochs = arguments.GetInt32("--epochs", defaults.Epochs, 1, 100),
+            LearningRate = (float)arguments.GetDouble("--learning-rate", defaults.LearningRate),
+            L2 = (float)arguments.GetDouble("--l2", defaults.L2),
+            ClassBalance = (float)arguments.GetDouble("--class-balance", defaults.ClassBalance),
+        };
         arguments.ThrowIfUnused();
         var path = Path.Combine(dataDirectory, "kote", "val.tsv");
         if (!File.Exists(path))
@@ -220,7 +245,7 @@ public sealed class EvalEmotionCommand : ICliCommand
         KoteCrossValidationResult result;
         using (var progress = new ConsoleProgressBar(context, "kote cross-validation"))
         {
-            result = KoteCrossValidation.Run(examples, folds, seed, new FeaturizerOptions(), new SolverOptions(), progress, cancellationToken);
+            result = KoteCrossValidation.Run(examples, folds, seed, new FeaturizerOptions(), solver, progress, cancellationToken);
         }
 
         context.Out.WriteLine($"KOTE {folds}-fold cross-validation over {examples.Count} examples, 44 labels; fold macro-F1: " +
@@ -338,4 +363,48 @@ public sealed class BenchEmotionCommand : ICliCommand
 
     private static double Percentile(double[] sorted, double fraction) =>
         sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
+
+/// <summary><c>perceive emotion</c>: prints the reading of one message (or of each line of standard input).</summary>
+public sealed class PerceiveEmotionCommand : ICliCommand
+{
+    public string Name => "perceive emotion";
+
+    public string Summary => "Print the emotion reading (labels, top probabilities, valence, arousal, language) of a message.";
+
+    public string Usage => """
+        anima perceive emotion [--model PATH] TEXT...
+        anima perceive emotion [--model PATH] < messages.txt    (one message per line)
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var model = EmotionPaths.LoadModel(arguments);
+        arguments.ThrowIfUnused();
+        if (arguments.Positional.Count > 0)
+        {
+            Write(context.Out, model.Perceive(string.Join(' ', arguments.Positional)));
+            return 0;
+        }
+
+        while (await context.In.ReadLineAsync(cancellationToken) is { } line)
+        {
+            Write(context.Out, model.Perceive(line));
+        }
+
+        return 0;
+    }
+
+    private static void Write(TextWriter output, EmotionReading reading)
+    {
+        var top = reading.Probabilities
+            .Select((probability, label) => (Probability: probability, Label: EmotionTaxonomy.Labels[label]))
+            .OrderByDescending(pair => pair.Probability)
+            .Take(3)
+            .Select(pair => string.Create(CultureInfo.InvariantCulture, $"{pair.Label} {pair.Probability:0.00}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"language {reading.Language}; labels [{string.Join(", ", reading.Labels)}]; top {string.Join(", ", top)}; valence {reading.Valence:+0.00;-0.00}; arousal {reading.Arousal:0.00}"));
+    }
 }

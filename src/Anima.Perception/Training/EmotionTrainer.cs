@@ -15,7 +15,20 @@ public sealed record EmotionTrainingOptions
 
     public FeaturizerOptions Featurizer { get; init; } = new();
 
-    public SolverOptions Solver { get; init; } = new();
+    /// <summary>
+    /// The solver settings chosen by out-of-fold macro-F1 on GoEmotions train (docs/PERCEPTION.md lists the runs):
+    /// one softmax over the 28 labels, class balance 0.45, strong L2, 5 epochs.
+    /// </summary>
+    public SolverOptions Solver { get; init; } = DefaultSolver;
+
+    public static SolverOptions DefaultSolver { get; } = new()
+    {
+        Epochs = 5,
+        LearningRate = 0.1f,
+        L2 = 0.01f,
+        Activation = HeadActivation.Softmax,
+        ClassBalance = 0.45f,
+    };
 
     /// <summary>Folds of the cross-validation whose out-of-fold probabilities tune the thresholds (2..10).</summary>
     public int ThresholdFolds { get; init; } = 4;
@@ -26,14 +39,17 @@ public sealed record EmotionTrainingOptions
     /// <summary>Train on KOTE with its labels mapped onto GoEmotions.</summary>
     public bool IncludeKote { get; init; } = true;
 
-    /// <summary>NSMC reviews (a seeded sample) for the Korean valence head; 0 leaves the head out.</summary>
-    public int NsmcSampleSize { get; init; } = 120_000;
+    /// <summary>NSMC reviews (a seeded sample) that also teach the valence head; 0 uses none.</summary>
+    public int NsmcSampleSize { get; init; }
+
+    /// <summary>Further NSMC reviews held out to measure valence sign accuracy (0: not measured).</summary>
+    public int NsmcHoldout { get; init; } = 5_000;
+
+    /// <summary>Learn valence and arousal heads (targets: the table values of each example's gold labels).</summary>
+    public bool LearnAffectHeads { get; init; } = true;
 
     /// <summary>Caps every source at this many examples (the first ones); for quick runs and tests.</summary>
     public int? MaximumExamplesPerSource { get; init; }
-
-    /// <summary>Share of a Korean text's valence taken from the NSMC head.</summary>
-    public float KoreanValenceBlend { get; init; } = 0.5f;
 
     /// <summary>Evaluate on the GoEmotions dev files (English and Korean) after training.</summary>
     public bool EvaluateOnDev { get; init; } = true;
@@ -49,14 +65,10 @@ public sealed record EmotionTrainingOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(ThresholdFolds, 2);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ThresholdFolds, 10);
         ArgumentOutOfRangeException.ThrowIfNegative(NsmcSampleSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(NsmcHoldout);
         if (MaximumExamplesPerSource is < 10)
         {
             throw new ArgumentOutOfRangeException(nameof(MaximumExamplesPerSource), MaximumExamplesPerSource, "Use at least 10 examples per source.");
-        }
-
-        if (KoreanValenceBlend is < 0 or > 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(KoreanValenceBlend), KoreanValenceBlend, "The blend must be within 0..1.");
         }
     }
 }
@@ -68,8 +80,17 @@ public sealed record EmotionTrainingResult(
     double OutOfFoldMacroF1Korean,
     MultiLabelReport? DevEnglish,
     MultiLabelReport? DevKorean,
+    AffectReport? AffectDevEnglish,
+    AffectReport? AffectDevKorean,
+    double? NsmcValenceSignAccuracy,
     int ExampleCount,
     TimeSpan Elapsed);
+
+/// <summary>
+/// How predicted valence/arousal agree with the table values of the gold labels (Pearson r) on
+/// examples that have labels.
+/// </summary>
+public sealed record AffectReport(double ValenceCorrelation, double ArousalCorrelation, double ValenceSignAgreement, int ExampleCount);
 
 /// <summary>
 /// Trains <see cref="EmotionModel"/> from the shared data, deterministically for a given seed:
@@ -114,13 +135,18 @@ public sealed class EmotionTrainer(EmotionTrainingOptions options)
 
         progress?.Report(0.06);
         var emotionRows = Enumerable.Range(0, data.Count).ToArray();
-        if (_options.NsmcSampleSize > 0)
+        var nsmcHoldout = new List<(string Text, int Rating)>();
+        if (_options.NsmcSampleSize + _options.NsmcHoldout > 0)
         {
-            foreach (var (text, rating) in ReadNsmcSample(Path.Combine(_options.DataDirectory, "nsmc", "nsmc_raw_all.tsv.gz")))
+            var sample = ReadNsmcSample(Path.Combine(_options.DataDirectory, "nsmc", "nsmc_raw_all.tsv.gz"));
+            var trainCount = Math.Max(0, sample.Count - _options.NsmcHoldout);
+            foreach (var (text, rating) in sample.Take(trainCount))
             {
                 featurizer.Extract(text, buffer);
                 data.Add(buffer, 0, (rating - 1) / 9f, SourceNsmc);
             }
+
+            nsmcHoldout.AddRange(sample.Skip(trainCount));
         }
 
         progress?.Report(0.1);
@@ -166,48 +192,63 @@ public sealed class EmotionTrainer(EmotionTrainingOptions options)
         var outOfFoldKorean = koreanRows.Length == 0 ? 0 : ThresholdTuner.MacroF1(
             koreanRows.Select(row => outOfFold[row]).ToList(), koreanRows.Select(data.Labels).ToList(), koreanThresholds, fallbackToTop);
 
-        // 3. The final heads on all the training data, and the NSMC valence head (75–100 %).
+        // 3. The final heads on all the training data, and the valence and arousal heads (75–100 %).
         var nsmcRows = Enumerable.Range(0, data.Count).Where(row => data.Source(row) == SourceNsmc).ToArray();
-        var finalHeads = new LinearHeads?[2];
-        var finalProgress = new double[2];
+        var labelledRows = emotionRows.Where(row => data.Labels(row) != 0).ToArray();
+        var valenceRows = labelledRows.Concat(nsmcRows).ToArray();
+        var valenceTargets = valenceRows.Select(row => data.Source(row) == SourceNsmc ? data.Target(row) : (TableMean(data.Labels(row), EmotionTaxonomy.Valence) + 1) / 2).ToArray();
+        var arousalTargets = labelledRows.Select(row => TableMean(data.Labels(row), EmotionTaxonomy.Arousal)).ToArray();
+        var parts = _options.LearnAffectHeads ? 3 : 1;
+        var finalHeads = new LinearHeads?[parts];
+        var finalProgress = new double[parts];
         void ReportFinal(int part, double fraction)
         {
             lock (finalProgress)
             {
                 finalProgress[part] = fraction;
-                progress?.Report(0.75 + (0.24 * (nsmcRows.Length > 0 ? finalProgress.Sum() / 2 : finalProgress[0])));
+                progress?.Report(0.75 + (0.2 * finalProgress.Sum() / parts));
             }
         }
 
-        Parallel.For(0, nsmcRows.Length > 0 ? 2 : 1, new ParallelOptions { MaxDegreeOfParallelism = _options.Solver.Parallelism, CancellationToken = cancellationToken }, part =>
+        var affectSolver = _options.Solver with { Activation = HeadActivation.Sigmoid, ClassBalance = 0 };
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = _options.Solver.Parallelism, CancellationToken = cancellationToken }, part =>
         {
-            finalHeads[part] = part == 0
-                ? LinearHeadsTrainer.Train(data, bucketCount, emotionRows, LabelTargets(data, emotionRows, EmotionTaxonomy.LabelCount),
-                    EmotionTaxonomy.LabelCount, _options.Solver, _options.Seed, fraction => ReportFinal(0, fraction), cancellationToken)
-                : LinearHeadsTrainer.Train(data, bucketCount, nsmcRows, nsmcRows.Select(data.Target).ToArray(), 1,
-                    _options.Solver with { Activation = HeadActivation.Sigmoid }, _options.Seed + 99, fraction => ReportFinal(1, fraction), cancellationToken);
+            finalHeads[part] = part switch
+            {
+                0 => LinearHeadsTrainer.Train(data, bucketCount, emotionRows, LabelTargets(data, emotionRows, EmotionTaxonomy.LabelCount),
+                    EmotionTaxonomy.LabelCount, _options.Solver, _options.Seed, fraction => ReportFinal(0, fraction), cancellationToken),
+                1 => LinearHeadsTrainer.Train(data, bucketCount, valenceRows, valenceTargets, 1, affectSolver, _options.Seed + 101,
+                    fraction => ReportFinal(1, fraction), cancellationToken),
+                _ => LinearHeadsTrainer.Train(data, bucketCount, labelledRows, arousalTargets, 1, affectSolver, _options.Seed + 102,
+                    fraction => ReportFinal(2, fraction), cancellationToken),
+            };
         });
 
         var labelHeads = finalHeads[0]!;
         var weights = labelHeads.Weights;
         var bias = labelHeads.Bias;
         var headCount = EmotionTaxonomy.LabelCount;
-        if (finalHeads[1] is { } valenceHead)
+        if (_options.LearnAffectHeads)
         {
-            headCount++;
-            bias[EmotionModel.ValenceHead] = valenceHead.Bias[0];
-            for (var bucket = 0; bucket < bucketCount; bucket++)
+            headCount = EmotionModel.ArousalHead + 1;
+            foreach (var (part, head) in new[] { (1, EmotionModel.ValenceHead), (2, EmotionModel.ArousalHead) })
             {
-                weights[(bucket * SparseKernels.Stride) + EmotionModel.ValenceHead] = valenceHead.Weights[bucket * SparseKernels.Stride];
+                var source = finalHeads[part]!;
+                bias[head] = source.Bias[0];
+                for (var bucket = 0; bucket < bucketCount; bucket++)
+                {
+                    weights[(bucket * SparseKernels.Stride) + head] = source.Weights[bucket * SparseKernels.Stride];
+                }
             }
         }
 
         var description = string.Create(CultureInfo.InvariantCulture,
             $"Seed {_options.Seed}; {emotionRows.Length} labelled + {nsmcRows.Length} NSMC examples; " +
-            $"{_options.Solver.Epochs} epochs, lr {_options.Solver.LearningRate}, L2 {_options.Solver.L2}; 2^{_options.Featurizer.BucketBits} buckets; " +
+            $"{_options.Solver.Activation}, {_options.Solver.Epochs} epochs, lr {_options.Solver.LearningRate}, L2 {_options.Solver.L2}, class balance {_options.Solver.ClassBalance}; " +
+            $"2^{_options.Featurizer.BucketBits} buckets, character {_options.Featurizer.CharacterMinimum}-{_options.Featurizer.CharacterMaximum}-grams; " +
             $"out-of-fold macro-F1 en {outOfFoldEnglish:0.0000}, ko {outOfFoldKorean:0.0000}.");
         var trained = new EmotionModel(_options.Featurizer, headCount, _options.Solver.Activation, weights, bias, englishThresholds, koreanThresholds, fallbackToTop,
-            nsmcRows.Length > 0 ? _options.KoreanValenceBlend : 0f, vocabulary, description);
+            vocabulary, description);
 
         // Round-trip through the stored (quantized) form, so every figure is of the model as shipped.
         using var memory = new MemoryStream();
@@ -216,14 +257,23 @@ public sealed class EmotionTrainer(EmotionTrainingOptions options)
         var model = EmotionModel.Load(memory);
 
         MultiLabelReport? devEnglish = null, devKorean = null;
+        AffectReport? affectEnglish = null, affectKorean = null;
         if (_options.EvaluateOnDev)
         {
-            devEnglish = EvaluateIfPresent(model, Path.Combine(_options.DataDirectory, "goemotions", "dev.tsv"));
-            devKorean = EvaluateIfPresent(model, Path.Combine(_options.DataDirectory, "goemotions-korean", "dev.tsv"));
+            (devEnglish, affectEnglish) = EvaluateIfPresent(model, Path.Combine(_options.DataDirectory, "goemotions", "dev.tsv"));
+            (devKorean, affectKorean) = EvaluateIfPresent(model, Path.Combine(_options.DataDirectory, "goemotions-korean", "dev.tsv"));
+        }
+
+        double? nsmcAccuracy = null;
+        var polar = nsmcHoldout.Where(review => review.Rating is <= 4 or >= 7).ToList();
+        if (polar.Count > 0)
+        {
+            nsmcAccuracy = polar.Count(review => model.Perceive(review.Text).Valence >= 0 == review.Rating >= 7) / (double)polar.Count;
         }
 
         progress?.Report(1);
-        return new EmotionTrainingResult(model, outOfFoldEnglish, outOfFoldKorean, devEnglish, devKorean, data.Count, stopwatch.Elapsed);
+        return new EmotionTrainingResult(model, outOfFoldEnglish, outOfFoldKorean, devEnglish, devKorean, affectEnglish, affectKorean, nsmcAccuracy,
+            data.Count, stopwatch.Elapsed);
     }
 
     /// <summary>Predicts every example of a file and scores it; KOTE-format gold labels are mapped onto GoEmotions first.</summary>
@@ -249,15 +299,81 @@ public sealed class EmotionTrainer(EmotionTrainingOptions options)
         return MultiLabelMetrics.Compute(gold, predicted, EmotionTaxonomy.Labels);
     }
 
-    private static MultiLabelReport? EvaluateIfPresent(EmotionModel model, string path)
+    private static (MultiLabelReport?, AffectReport?) EvaluateIfPresent(EmotionModel model, string path)
     {
         if (!File.Exists(path))
         {
-            return null;
+            return (null, null);
         }
 
         var (format, examples) = EmotionDataset.ReadFile(path, EmotionDataFormat.GoEmotions);
-        return Evaluate(model, examples, format);
+        return (Evaluate(model, examples, format), EvaluateAffect(model, examples));
+    }
+
+    /// <summary>Correlation of predicted valence/arousal with the table values of the gold labels.</summary>
+    public static AffectReport EvaluateAffect(EmotionModel model, IReadOnlyList<EmotionExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(examples);
+        var predictedValence = new List<double>();
+        var predictedArousal = new List<double>();
+        var goldValence = new List<double>();
+        var goldArousal = new List<double>();
+        foreach (var example in examples.Where(example => example.Labels.Count > 0))
+        {
+            var reading = model.Perceive(example.Text);
+            if (reading.IsUnknown)
+            {
+                continue;
+            }
+
+            var mask = example.Labels.Aggregate(0UL, (current, label) => current | (1UL << label));
+            predictedValence.Add(reading.Valence);
+            predictedArousal.Add(reading.Arousal);
+            goldValence.Add(TableMean(mask, EmotionTaxonomy.Valence));
+            goldArousal.Add(TableMean(mask, EmotionTaxonomy.Arousal));
+        }
+
+        var polar = Enumerable.Range(0, goldValence.Count).Where(index => Math.Abs(goldValence[index]) >= 0.3).ToList();
+        var agreement = polar.Count == 0 ? 0 : polar.Count(index => Math.Sign(goldValence[index]) == Math.Sign(predictedValence[index])) / (double)polar.Count;
+        return new AffectReport(Pearson(predictedValence, goldValence), Pearson(predictedArousal, goldArousal), agreement, goldValence.Count);
+    }
+
+    /// <summary>The mean table value (valence or arousal) of the labels in <paramref name="mask"/>.</summary>
+    internal static float TableMean(ulong mask, IReadOnlyList<float> table)
+    {
+        float sum = 0;
+        var count = 0;
+        for (var label = 0; label < table.Count; label++)
+        {
+            if ((mask & (1UL << label)) != 0)
+            {
+                sum += table[label];
+                count++;
+            }
+        }
+
+        return count == 0 ? 0 : sum / count;
+    }
+
+    private static double Pearson(IReadOnlyList<double> left, IReadOnlyList<double> right)
+    {
+        if (left.Count < 2)
+        {
+            return 0;
+        }
+
+        var meanLeft = left.Average();
+        var meanRight = right.Average();
+        double covariance = 0, varianceLeft = 0, varianceRight = 0;
+        for (var index = 0; index < left.Count; index++)
+        {
+            covariance += (left[index] - meanLeft) * (right[index] - meanRight);
+            varianceLeft += (left[index] - meanLeft) * (left[index] - meanLeft);
+            varianceRight += (right[index] - meanRight) * (right[index] - meanRight);
+        }
+
+        return varianceLeft == 0 || varianceRight == 0 ? 0 : covariance / Math.Sqrt(varianceLeft * varianceRight);
     }
 
     /// <summary>[rows.Length · labelCount] 0/1 targets from the label masks.</summary>
@@ -328,7 +444,7 @@ public sealed class EmotionTrainer(EmotionTrainingOptions options)
             throw new FileNotFoundException($"NSMC file '{path}' does not exist.", path);
         }
 
-        var sampleSize = Math.Min(_options.NsmcSampleSize, _options.MaximumExamplesPerSource ?? int.MaxValue);
+        var sampleSize = Math.Min(_options.NsmcSampleSize, _options.MaximumExamplesPerSource ?? int.MaxValue) + _options.NsmcHoldout;
         var sample = new List<(string Text, int Rating)>(sampleSize);
         var random = new Random(_options.Seed);
         using var file = File.OpenRead(path);

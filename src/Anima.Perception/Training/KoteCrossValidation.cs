@@ -12,6 +12,16 @@ public static class KoteCrossValidation
 {
     private const int InnerFolds = 3;
 
+    /// <summary>Independent sigmoid heads (KOTE pools five annotators, so most texts carry many labels).</summary>
+    public static SolverOptions DefaultSolver { get; } = new()
+    {
+        Epochs = 5,
+        LearningRate = 0.1f,
+        L2 = 0.003f,
+        Activation = HeadActivation.Sigmoid,
+        ClassBalance = 0.3f,
+    };
+
     public static KoteCrossValidationResult Run(IReadOnlyList<EmotionExample> examples, int folds, int seed, FeaturizerOptions featurizerOptions,
         SolverOptions solver, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
