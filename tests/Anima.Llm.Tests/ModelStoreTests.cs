@@ -36,7 +36,9 @@ internal sealed class LocalFileServer : IAsyncDisposable
 
     public List<string?> RangeHeaders { get; } = [];
 
-    public long BytesServed { get; private set; }
+    private long _bytesServed;
+
+    public long BytesServed => Interlocked.Read(ref _bytesServed);
 
     private async Task ServeAsync()
     {
@@ -70,8 +72,9 @@ internal sealed class LocalFileServer : IAsyncDisposable
             }
 
             context.Response.ContentLength64 = _content.Length - start;
+            // Counted before sending: the client may finish reading before this loop resumes.
+            Interlocked.Add(ref _bytesServed, _content.Length - start);
             await context.Response.OutputStream.WriteAsync(_content.AsMemory((int)start));
-            BytesServed += _content.Length - start;
             context.Response.Close();
         }
     }

@@ -17,7 +17,7 @@ public static unsafe class QuantizedDot
     /// <summary>Whether <paramref name="type"/> is multiplied against 8-bit activations (else float activations).</summary>
     public static bool UsesQuantizedActivations(GgmlType type) => type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
-    public static bool IsAccelerated => Avx2.IsSupported && Fma.IsSupported;
+    public static bool IsAccelerated => Avx2.IsSupported && Fma.IsSupported && Sse41.IsSupported && Ssse3.IsSupported;
 
     private static readonly ulong[] BitsToBytes = BuildBitsToBytes();
 
@@ -239,6 +239,39 @@ public static unsafe class QuantizedDot
     /// <summary>Whether <paramref name="type"/>'s kernels need <see cref="QuantizedActivations.SuperBlockScaled"/> activations.</summary>
     public static bool NeedsSuperBlockScales(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
+    /// <summary>
+    /// Unpacks the twelve scale bytes of a Q4_K/Q5_K block with llama.cpp's 32-bit shuffle: the 8
+    /// six-bit scales in the bytes of <paramref name="scales"/>, the 8 mins in those of <paramref name="mins"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UnpackScalesMinsK4(byte* packed, out ulong scales, out ulong mins)
+    {
+        const uint Mask1 = 0x3f3f3f3f;
+        const uint Mask2 = 0x0f0f0f0f;
+        const uint Mask3 = 0x03030303;
+        var word0 = *(uint*)packed;
+        var word1 = *(uint*)(packed + 4);
+        var word2 = *(uint*)(packed + 8);
+        var mins1 = ((word2 >> 4) & Mask2) | (((word1 >> 6) & Mask3) << 4);
+        var mins0 = word1 & Mask1;
+        var scales1 = (word2 & Mask2) | (((word0 >> 6) & Mask3) << 4);
+        var scales0 = word0 & Mask1;
+        scales = scales0 | ((ulong)scales1 << 32);
+        mins = mins0 | ((ulong)mins1 << 32);
+    }
+
+    /// <summary>Σ mins[j] · (activation sum of sub-block j) over the 8 sub-blocks of a super-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MinTerm(ulong mins, short* sums16)
+    {
+        var pairSums = Ssse3.HorizontalAdd(Sse2.LoadVector128(sums16), Sse2.LoadVector128(sums16 + 8));
+        var mins16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte());
+        return Vector128.Sum(Sse2.MultiplyAddAdjacent(mins16, pairSums));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static short Byte(ulong packed, int index) => (short)((packed >> (8 * index)) & 0xFF);
+
     // The k-quant kernels rely on one activation scale per 256 values (as llama.cpp's Q8_K does): the
     // 6- or 8-bit sub-block scales are integers, so a whole super-block is summed in int32 and converted
     // to float once, instead of once per 32 values.
@@ -247,35 +280,28 @@ public static unsafe class QuantizedDot
         var table = Dequantize.HalfToSingle;
         var mask = Vector256.Create((byte)0xF);
         var accumulator = Vector256<float>.Zero;
-        var subScales = stackalloc int[8];
-        var subMins = stackalloc int[8];
         float minimum = 0;
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + s * 144;
-            ScalesMinsK4(block + 4, subScales, subMins);
+            UnpackScalesMinsK4(block + 4, out var subScales, out var subMins);
             var qs = block + 16;
             var a = values + s * 256;
-            var aSums = sums + s * 16;
             var sum0 = Vector256<int>.Zero;
             var sum1 = Vector256<int>.Zero;
-            var minSum = 0;
             for (var chunk = 0; chunk < 4; chunk++)
             {
                 var packed = Avx.LoadVector256(qs + 32 * chunk);
                 var low = packed & mask;
                 var high = Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
-                var sub0 = 2 * chunk;
-                var sub1 = sub0 + 1;
                 // 6-bit scale times |pair products| <= 2*15*128 fits the 16-bit vpmaddwd multiplier.
-                sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk)), Vector256.Create((short)subScales[sub0]));
-                sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32)), Vector256.Create((short)subScales[sub1]));
-                minSum += subMins[sub0] * (aSums[2 * sub0] + aSums[2 * sub0 + 1]) + subMins[sub1] * (aSums[2 * sub1] + aSums[2 * sub1 + 1]);
+                sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk)), Vector256.Create(Byte(subScales, 2 * chunk)));
+                sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32)), Vector256.Create(Byte(subScales, 2 * chunk + 1)));
             }
 
             var aScale = scales[s * 8];
             accumulator = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0 + sum1), Vector256.Create(table[*(ushort*)block] * aScale), accumulator);
-            minimum += table[*(ushort*)(block + 2)] * aScale * minSum;
+            minimum += table[*(ushort*)(block + 2)] * aScale * MinTerm(subMins, sums + s * 16);
         }
 
         return Vector256.Sum(accumulator) - minimum;
@@ -470,8 +496,6 @@ public static unsafe class QuantizedDot
     {
         var table = Dequantize.HalfToSingle;
         var mask = Vector256.Create((byte)0xF);
-        var subScales = stackalloc int[8];
-        var subMins = stackalloc int[8];
         var scaleStride = columns / 32;
         var sumStride = columns / 16;
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
@@ -479,39 +503,33 @@ public static unsafe class QuantizedDot
         for (var s = 0; s < columns / 256; s++)
         {
             var block = row + s * 144;
-            ScalesMinsK4(block + 4, subScales, subMins);
+            UnpackScalesMinsK4(block + 4, out var subScales, out var subMins);
             var qs = block + 16;
             Vector256<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
-            int minSum0 = 0, minSum1 = 0, minSum2 = 0, minSum3 = 0;
             for (var sub = 0; sub < 8; sub++)
             {
                 var packed = Avx.LoadVector256(qs + 32 * (sub >> 1));
                 var weights = (sub & 1) == 0 ? packed & mask : Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
-                var scale16 = Vector256.Create((short)subScales[sub]);
+                var scale16 = Vector256.Create(Byte(subScales, sub));
                 var a = values + s * 256 + 32 * sub;
                 sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale16);
                 sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + columns)), scale16);
                 sum2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 2 * columns)), scale16);
                 sum3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a + 3 * columns)), scale16);
-                var m = subMins[sub];
-                var si = s * 16 + 2 * sub;
-                minSum0 += m * (sums[si] + sums[si + 1]);
-                minSum1 += m * (sums[si + sumStride] + sums[si + sumStride + 1]);
-                minSum2 += m * (sums[si + 2 * sumStride] + sums[si + 2 * sumStride + 1]);
-                minSum3 += m * (sums[si + 3 * sumStride] + sums[si + 3 * sumStride + 1]);
             }
 
             var d = table[*(ushort*)block];
             var dmin = table[*(ushort*)(block + 2)];
             var index = s * 8;
+            var si = s * 16;
             acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0), Vector256.Create(d * scales[index]), acc0);
             acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum1), Vector256.Create(d * scales[index + scaleStride]), acc1);
             acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum2), Vector256.Create(d * scales[index + 2 * scaleStride]), acc2);
             acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum3), Vector256.Create(d * scales[index + 3 * scaleStride]), acc3);
-            minimum0 += dmin * scales[index] * minSum0;
-            minimum1 += dmin * scales[index + scaleStride] * minSum1;
-            minimum2 += dmin * scales[index + 2 * scaleStride] * minSum2;
-            minimum3 += dmin * scales[index + 3 * scaleStride] * minSum3;
+            minimum0 += dmin * scales[index] * MinTerm(subMins, sums + si);
+            minimum1 += dmin * scales[index + scaleStride] * MinTerm(subMins, sums + si + sumStride);
+            minimum2 += dmin * scales[index + 2 * scaleStride] * MinTerm(subMins, sums + si + 2 * sumStride);
+            minimum3 += dmin * scales[index + 3 * scaleStride] * MinTerm(subMins, sums + si + 3 * sumStride);
         }
 
         output[0] = Vector256.Sum(acc0) - minimum0;
