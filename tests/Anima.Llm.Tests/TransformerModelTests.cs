@@ -98,4 +98,15 @@ public sealed class TransformerModelTests
         var exception = Assert.Throws<NotSupportedException>(() => TransformerModel.Load(path));
         Assert.Contains("Q4_1", exception.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Run_TinyModel_ReportsPositiveThroughputAndFiniteLogits()
+    {
+        using var model = TransformerModel.Load(ModelFixtures.Tiny("qwen2", QuantizationScheme.Q4_K_M));
+        var result = LlmBenchmark.Run(model, threads: 2, promptTokens: 40, decodeTokens: 8, repetitions: 1, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(result.PrefillTokensPerSecond > 0);
+        Assert.True(result.DecodeTokensPerSecond > 0);
+        Assert.True(result.LogitsFinite);
+        Assert.True(result.WeightBytes > 0);
+    }
 }

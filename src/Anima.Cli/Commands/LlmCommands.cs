@@ -67,7 +67,7 @@ public sealed class BenchLlmCommand : ICliCommand
             }
 
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"weights read per decoded token: {result.WeightBytes / 1e6:0.0} MB; decode reads {result.DecodeBytesPerSecond / 1e9:0.00} GB/s"));
+                $"weights read per decoded token: {result.WeightBytes / 1e6:0.0} MB; decode reads {result.DecodeBytesPerSecond / 1e9:0.00} GB/s; logits finite: {result.LogitsFinite}"));
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"prefill tok/s: {result.PrefillTokensPerSecond:0.00}"));
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"decode tok/s: {result.DecodeTokensPerSecond:0.00}"));
             return 0;

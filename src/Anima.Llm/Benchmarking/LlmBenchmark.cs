@@ -4,7 +4,7 @@ using Anima.Llm.Inference;
 namespace Anima.Llm.Benchmarking;
 
 /// <summary>Throughput of one model on one thread count, measured like llama-bench's pp/tg tests.</summary>
-public sealed record LlmBenchmarkResult(string Model, int Threads, int PromptTokens, int DecodeTokens, double PrefillTokensPerSecond, double DecodeTokensPerSecond, long WeightBytes)
+public sealed record LlmBenchmarkResult(string Model, int Threads, int PromptTokens, int DecodeTokens, double PrefillTokensPerSecond, double DecodeTokensPerSecond, long WeightBytes, bool LogitsFinite)
 {
     /// <summary>Bytes of weights read per second while decoding (every weight is read once per token).</summary>
     public double DecodeBytesPerSecond => DecodeTokensPerSecond * WeightBytes;
@@ -36,6 +36,7 @@ public static class LlmBenchmark
         model.Forward(warm, prompt.AsSpan(0, Math.Min(promptTokens, 16)), cancellationToken: cancellationToken);
         progress?.Report(++done / (double)steps);
 
+        var finite = true;
         double prefillSeconds = 0;
         double decodeSeconds = 0;
         for (var repetition = 0; repetition < repetitions; repetition++)
@@ -44,6 +45,7 @@ public static class LlmBenchmark
             var stopwatch = Stopwatch.StartNew();
             model.Forward(session, prompt, cancellationToken: cancellationToken);
             prefillSeconds += stopwatch.Elapsed.TotalSeconds;
+            finite &= Array.TrueForAll(session.Logits, float.IsFinite);
             progress?.Report(++done / (double)steps);
 
             session = model.CreateSession(contextLength);
@@ -67,6 +69,7 @@ public static class LlmBenchmark
             decodeTokens,
             promptTokens * repetitions / prefillSeconds,
             decodeTokens * repetitions / decodeSeconds,
-            weightBytes);
+            weightBytes,
+            finite);
     }
 }
