@@ -139,10 +139,10 @@ public static class ParallelWork
             return;
         }
 
-        // Contiguous ranges, one per thread: the row blocks of a matrix cost the same, so static
-        // partitioning avoids the per-item overhead of work stealing.
-        var parts = Math.Min(threads, count);
-        Pool(parts).For(parts, part =>
+        // Contiguous ranges, four per thread, taken by whichever thread is free: on a busy machine a
+        // thread that is descheduled for a while does not hold the others up.
+        var parts = Math.Min(threads * 4, count);
+        Pool(Math.Min(threads, count)).For(parts, part =>
         {
             var start = (int)((long)count * part / parts);
             var end = (int)((long)count * (part + 1) / parts);
