@@ -3,13 +3,19 @@ namespace Anima.Voice.Emotion;
 /// <summary>Settings for training a voice-emotion model.</summary>
 /// <param name="EnsembleSize">Perceptrons per ensemble, each from its own seed.</param>
 /// <param name="Seed">The base seed; training is deterministic for a seed.</param>
-public sealed record VoiceEmotionTrainingOptions(int EnsembleSize = 5, int Seed = 20_261_123, int Hidden = 64, int Epochs = 120)
+/// <param name="InputNoise">Standard deviation of Gaussian noise added to the standardized features while training.</param>
+/// <param name="Dropout">Dropout rate of the hidden layer while training.</param>
+public sealed record VoiceEmotionTrainingOptions(int EnsembleSize = 5, int Seed = 20_261_123, int Hidden = 64, int Epochs = 120, float InputNoise = 0.8f, float Dropout = 0.5f)
 {
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(EnsembleSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(Hidden, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(Epochs, 1);
+        if (InputNoise is < 0 or > 3 || Dropout is < 0 or >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InputNoise), "InputNoise must be 0–3 and Dropout 0–1 (exclusive).");
+        }
     }
 }
 
@@ -37,7 +43,7 @@ public static class VoiceEmotionTrainer
         var dimension = examples[0].Features.Length;
         var raw = examples.Select(example => example.Features).ToArray();
         var relative = SpeakerRelative(examples);
-        var mlpOptions = new MlpTrainingOptions(Hidden: options.Hidden, Epochs: options.Epochs);
+        var mlpOptions = new MlpTrainingOptions(Hidden: options.Hidden, Epochs: options.Epochs, Dropout: options.Dropout, InputNoise: options.InputNoise);
         var allowed = examples.Select(example => labels.Select(label => example.CandidateLabels?.Contains(label) ?? true).ToArray()).ToArray();
         var total = options.EnsembleSize * 2;
         var done = 0;

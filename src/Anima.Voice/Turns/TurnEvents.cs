@@ -31,6 +31,9 @@ public enum EndOfTurnReason
 /// </param>
 public sealed record EndOfTurn(TimeSpan At, AudioClip Utterance, TimeSpan SpeechStartedAt, TimeSpan SpeechDuration, EndOfTurnReason Reason, bool WhileAssistantSpeaking) : TurnEvent(At)
 {
+    /// <summary>The end of the last speech frame: <see cref="TurnEvent.At"/> minus this is the silence the detector waited.</summary>
+    public TimeSpan SpeechEndedAt { get; init; } = At;
+
     public bool WasForced => Reason == EndOfTurnReason.MaximumLength;
 }
 

@@ -252,7 +252,9 @@ public sealed class VoiceTurnDetector : IDisposable
         else
         {
             var samples = reason is EndOfTurnReason.MaximumLength or EndOfTurnReason.EndOfStream ? _utterance.ToArray() : SpeechSamples();
-            events.Add(new EndOfTurn(now, new AudioClip(samples, Rate), FrameTime(_utteranceStartFrame), speech, reason, _startedWhileAssistantSpeaking));
+            var utteranceStartSample = _framesSeen * _frameSize - _utterance.Count;
+            var speechEnd = TimeSpan.FromSeconds((double)(utteranceStartSample + (long)_lastSpeechFrameInUtterance * _frameSize) / Rate);
+            events.Add(new EndOfTurn(now, new AudioClip(samples, Rate), FrameTime(_utteranceStartFrame), speech, reason, _startedWhileAssistantSpeaking) { SpeechEndedAt = speechEnd });
         }
 
         _utterance.Clear();

@@ -1,0 +1,317 @@
+using System.Threading.Channels;
+using Anima.Voice.Audio;
+using Anima.Voice.Emotion;
+using Anima.Voice.Recognition;
+using Anima.Voice.Synthesis;
+using Anima.Voice.Turns;
+
+namespace Anima.Voice.Sessions;
+
+/// <summary>
+/// One voice conversation: microphone audio in (16 kHz PCM16, as the page streams it), reply audio and events out.
+/// It detects turns, transcribes them, hears their feeling, asks the <see cref="VoiceMind"/>, speaks the reply
+/// sentence by sentence while it is still being written, and on barge-in stops playback, cancels the reply and
+/// reports what was heard. Backchannels over the companion's voice are ignored; its own echo is gated.
+/// Write audio from one reader (the socket loop) and read <see cref="Outputs"/> from one writer loop.
+/// </summary>
+public sealed class VoiceSession : IAsyncDisposable
+{
+    private readonly VoiceTurnDetector _detector;
+    private readonly ISpeechToText _speechToText;
+    private readonly ITextToSpeech _textToSpeech;
+    private readonly VoiceEmotionRecognizer? _emotion;
+    private readonly SpeakerFeatureStatistics? _speaker;
+    private readonly VoiceMind _mind;
+    private readonly string? _language;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Channel<VoiceSessionOutput> _outputs = Channel.CreateUnbounded<VoiceSessionOutput>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _lifetime = new();
+    private CancellationTokenSource? _reply;
+    private Task _replyTask = Task.CompletedTask;
+    private SpokenReplyTracker? _tracker;
+    private string _replyText = string.Empty;
+    private TimeSpan? _playbackStartedAt;
+    private TimeSpan _playbackSent;
+    private bool _replyActive;
+    private HeardReply? _interrupted;
+    private int _oddByte = -1;
+
+    /// <param name="detector">The turn detector for this stream (owned by the session).</param>
+    /// <param name="language">The user's language hint for transcription ("en", "ko"), or null to let the engine decide.</param>
+    public VoiceSession(VoiceTurnDetector detector, ISpeechToText speechToText, ITextToSpeech textToSpeech, VoiceMind mind, VoiceEmotionRecognizer? emotion = null, SpeakerFeatureStatistics? speaker = null, string? language = null, TimeProvider? timeProvider = null)
+    {
+        _detector = detector ?? throw new ArgumentNullException(nameof(detector));
+        _speechToText = speechToText ?? throw new ArgumentNullException(nameof(speechToText));
+        _textToSpeech = textToSpeech ?? throw new ArgumentNullException(nameof(textToSpeech));
+        _mind = mind ?? throw new ArgumentNullException(nameof(mind));
+        _emotion = emotion;
+        _speaker = speaker;
+        _language = language;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Everything for the client, in order.</summary>
+    public ChannelReader<VoiceSessionOutput> Outputs => _outputs.Reader;
+
+    /// <summary>Processes microphone bytes (16 kHz mono PCM16 LE; a chunk may split a sample).</summary>
+    public async Task WriteAudioAsync(ReadOnlyMemory<byte> pcm16, CancellationToken cancellationToken = default)
+    {
+        var bytes = pcm16.Span;
+        byte[] joined;
+        if (_oddByte >= 0)
+        {
+            joined = new byte[bytes.Length + 1];
+            joined[0] = (byte)_oddByte;
+            bytes.CopyTo(joined.AsSpan(1));
+        }
+        else
+        {
+            joined = bytes.ToArray();
+        }
+
+        var even = joined.Length & ~1;
+        _oddByte = even < joined.Length ? joined[^1] : -1;
+        var samples = Pcm16.Decode(joined.AsSpan(0, even));
+        IReadOnlyList<TurnEvent> events;
+        lock (_gate)
+        {
+            _detector.IsAssistantSpeaking = IsAssistantSpeakingLocked();
+            events = _detector.Process(samples);
+        }
+
+        await HandleAsync(events, cancellationToken);
+    }
+
+    /// <summary>The companion is speaking while its reply is produced and until the audio sent has had time to play.</summary>
+    private bool IsAssistantSpeakingLocked() =>
+        _reply is not null && (_replyActive || (_playbackStartedAt is { } started && _detector.Position < started + _playbackSent));
+
+    /// <summary>The stream ended (socket closed, file finished): a turn in progress is still answered.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<TurnEvent> events;
+        lock (_gate)
+        {
+            events = _detector.Complete();
+        }
+
+        await HandleAsync(events, cancellationToken);
+        await _replyTask;
+    }
+
+    /// <summary>Waits for the reply in progress, if any, to finish.</summary>
+    public Task WaitForReplyAsync() => _replyTask;
+
+    private async Task HandleAsync(IReadOnlyList<TurnEvent> events, CancellationToken cancellationToken)
+    {
+        foreach (var item in events)
+        {
+            switch (item)
+            {
+                case SpeechStarted started:
+                    await _outputs.Writer.WriteAsync(new UserSpeechStarted(started.At), cancellationToken);
+                    break;
+                case BargeIn:
+                    await InterruptAsync(cancellationToken);
+                    break;
+                case EndOfTurn end:
+                    await OnEndOfTurnAsync(end, cancellationToken);
+                    break;
+            }
+        }
+    }
+
+    private async Task OnEndOfTurnAsync(EndOfTurn end, CancellationToken cancellationToken)
+    {
+        var decidedAt = _time.GetTimestamp();
+        Transcript transcript;
+        try
+        {
+            transcript = await _speechToText.TranscribeAsync(end.Utterance, _language, cancellationToken);
+        }
+        catch (SpeechRecognitionException exception)
+        {
+            await _outputs.Writer.WriteAsync(new VoiceSessionError($"I couldn't transcribe that: {exception.Message}"), cancellationToken);
+            return;
+        }
+
+        var transcribed = _time.GetElapsedTime(decidedAt);
+        var replying = IsReplying;
+        if (end.WhileAssistantSpeaking && replying && Backchannels.IsBackchannel(transcript.Text))
+        {
+            await _outputs.Writer.WriteAsync(new BackchannelIgnored(transcript.Text), cancellationToken);
+            return;
+        }
+
+        if (transcript.IsEmpty)
+        {
+            return;
+        }
+
+        if (replying)
+        {
+            await InterruptAsync(cancellationToken); // a late barge-in: a short but real interjection
+        }
+
+        var emotion = _emotion?.Recognize(end.Utterance, _speaker);
+        var turn = new VoiceUserTurn(transcript.Text, transcript.Language, emotion, end, _interrupted);
+        _interrupted = null;
+        await _outputs.Writer.WriteAsync(new UserTranscript(turn), cancellationToken);
+        StartReply(turn, decidedAt, transcribed, end);
+    }
+
+    private bool IsReplying
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return IsAssistantSpeakingLocked();
+            }
+        }
+    }
+
+    private void StartReply(VoiceUserTurn turn, long decidedAt, TimeSpan transcription, EndOfTurn end)
+    {
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+        var tracker = new SpokenReplyTracker();
+        lock (_gate)
+        {
+            _reply = cancellation;
+            _tracker = tracker;
+            _replyText = string.Empty;
+            _playbackStartedAt = null;
+            _playbackSent = TimeSpan.Zero;
+            _replyActive = true;
+            _detector.IsAssistantSpeaking = true;
+        }
+
+        var endOfTurnWait = end.At - end.SpeechEndedAt;
+        _replyTask = Task.Run(() => ReplyAsync(turn, tracker, decidedAt, transcription, endOfTurnWait, cancellation.Token), CancellationToken.None);
+    }
+
+    private async Task ReplyAsync(VoiceUserTurn turn, SpokenReplyTracker tracker, long decidedAt, TimeSpan transcription, TimeSpan endOfTurnWait, CancellationToken cancellationToken)
+    {
+        var askedAt = _time.GetTimestamp();
+        TimeSpan? firstText = null, firstSentence = null, firstAudio = null, decisionToAudio = null;
+        var spoken = new List<string>();
+        try
+        {
+            var plan = _mind(turn, cancellationToken);
+            async IAsyncEnumerable<string> Observed()
+            {
+                await foreach (var delta in plan.TextDeltas.WithCancellation(cancellationToken))
+                {
+                    firstText ??= _time.GetElapsedTime(askedAt);
+                    yield return delta;
+                }
+            }
+
+            await foreach (var sentence in SentenceSplitter.SplitAsync(Observed(), cancellationToken))
+            {
+                firstSentence ??= _time.GetElapsedTime(askedAt);
+                spoken.Add(sentence);
+                lock (_gate)
+                {
+                    _replyText = string.Join(' ', spoken);
+                }
+
+                await _outputs.Writer.WriteAsync(new ReplySentence(sentence), cancellationToken);
+                var samples = 0;
+                await foreach (var chunk in _textToSpeech.SynthesizeAsync(sentence, plan.Language, plan.Style, cancellationToken))
+                {
+                    if (firstAudio is null)
+                    {
+                        firstAudio = _time.GetElapsedTime(askedAt);
+                        decisionToAudio = _time.GetElapsedTime(decidedAt);
+                    }
+
+                    lock (_gate)
+                    {
+                        _playbackStartedAt ??= _detector.Position;
+                        _playbackSent += chunk.Duration;
+                        _detector.AddPlayback(chunk.Samples);
+                    }
+
+                    samples += chunk.Samples.Length;
+                    await _outputs.Writer.WriteAsync(new ReplyAudio(Pcm16.Encode(chunk.Samples)), cancellationToken);
+                }
+
+                tracker.AddSentence(sentence, TimeSpan.FromSeconds((double)samples / AudioClip.PipelineSampleRate));
+            }
+
+            var timings = new VoiceTurnTimings(endOfTurnWait, transcription, firstText ?? TimeSpan.Zero, firstSentence ?? TimeSpan.Zero, firstAudio ?? TimeSpan.Zero, decisionToAudio ?? TimeSpan.Zero);
+            await _outputs.Writer.WriteAsync(new ReplyFinished(string.Join(' ', spoken), timings), CancellationToken.None);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted: InterruptAsync has reported what was heard.
+        }
+        catch (SpeechSynthesisException exception)
+        {
+            await _outputs.Writer.WriteAsync(new VoiceSessionError($"I couldn't speak the reply: {exception.Message}"), CancellationToken.None);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _replyActive = false;
+            }
+        }
+    }
+
+    private async Task InterruptAsync(CancellationToken cancellationToken)
+    {
+        CancellationTokenSource? reply;
+        HeardReply heard;
+        string fullText;
+        lock (_gate)
+        {
+            reply = _reply;
+            if (reply is null || _tracker is null)
+            {
+                return;
+            }
+
+            // The page plays in real time from the first chunk on, so the played length is the stream time since then.
+            var played = _playbackStartedAt is { } started ? _detector.Position - started : TimeSpan.Zero;
+            heard = _tracker.HeardAt(played);
+            heard = heard with { IsComplete = heard.IsComplete && !_replyActive };
+            fullText = _replyText;
+            _reply = null;
+            _replyActive = false;
+            _detector.ClearPlayback();
+            _detector.IsAssistantSpeaking = false;
+        }
+
+        await reply.CancelAsync();
+        await _outputs.Writer.WriteAsync(new StopPlayback(heard, fullText), cancellationToken);
+        _interrupted = heard;
+        try
+        {
+            await _replyTask;
+        }
+        finally
+        {
+            reply.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifetime.CancelAsync();
+        try
+        {
+            await _replyTask;
+        }
+        catch (OperationCanceledException)
+        {
+            // Ending the session cancels the reply in progress.
+        }
+
+        _outputs.Writer.TryComplete();
+        _detector.Dispose();
+        _lifetime.Dispose();
+    }
+}
