@@ -19,28 +19,6 @@ public static unsafe class QuantizedDot
 
     public static bool IsAccelerated => Avx2.IsSupported && Fma.IsSupported && Sse41.IsSupported && Ssse3.IsSupported;
 
-    private static readonly ulong[] BitsToBytes = BuildBitsToBytes();
-
-    private static ulong[] BuildBitsToBytes()
-    {
-        var table = new ulong[256];
-        for (var bits = 0; bits < 256; bits++)
-        {
-            ulong value = 0;
-            for (var k = 0; k < 8; k++)
-            {
-                if (((bits >> k) & 1) != 0)
-                {
-                    value |= 0x10UL << (8 * k);
-                }
-            }
-
-            table[bits] = value;
-        }
-
-        return table;
-    }
-
     /// <summary>Dot of a quantized row (<paramref name="columns"/> values) with one row of quantized activations.</summary>
     public static float Dot(GgmlType type, byte* row, sbyte* values, float* scales, short* sums, int columns)
     {
@@ -196,10 +174,21 @@ public static unsafe class QuantizedDot
         return Vector256.Sum(accumulator) - 8 * offset;
     }
 
+    /// <summary>
+    /// 0x10 in byte j where bit j of <paramref name="bits"/> is set (llama.cpp's bytes_from_bits_32):
+    /// broadcast, spread byte k over bytes 8k..8k+7, and test one bit per byte.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> FifthBits(uint bits)
+    {
+        var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+        var tested = spread | Vector256.Create(0x7fbfdfeff7fbfdfeUL).AsByte();
+        return Vector256.Equals(tested, Vector256<byte>.AllBitsSet) & Vector256.Create((byte)0x10);
+    }
+
     private static float DotQ5_0(byte* row, sbyte* values, float* scales, short* sums, int blocks)
     {
         var table = Dequantize.HalfToSingle;
-        var bitTable = BitsToBytes;
         var ones = Vector256.Create((short)1);
         var mask = Vector128.Create((byte)0xF);
         var accumulator = Vector256<float>.Zero;
@@ -207,7 +196,7 @@ public static unsafe class QuantizedDot
         for (var b = 0; b < blocks; b++)
         {
             var block = row + b * 22;
-            var high = Vector256.Create(bitTable[block[2]], bitTable[block[3]], bitTable[block[4]], bitTable[block[5]]).AsByte();
+            var high = FifthBits(*(uint*)(block + 2));
             var packed = Sse2.LoadVector128(block + 6);
             var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | high;
             var activations = Avx.LoadVector256(values + b * 32);
@@ -455,7 +444,6 @@ public static unsafe class QuantizedDot
     private static void Dot4Q5_0(byte* row, sbyte* values, float* scales, short* sums, int columns, float* output)
     {
         var table = Dequantize.HalfToSingle;
-        var bitTable = BitsToBytes;
         var ones = Vector256.Create((short)1);
         var mask = Vector128.Create((byte)0xF);
         var blocks = columns / 32;
@@ -466,7 +454,7 @@ public static unsafe class QuantizedDot
         for (var b = 0; b < blocks; b++)
         {
             var block = row + b * 22;
-            var high = Vector256.Create(bitTable[block[2]], bitTable[block[3]], bitTable[block[4]], bitTable[block[5]]).AsByte();
+            var high = FifthBits(*(uint*)(block + 2));
             var packed = Sse2.LoadVector128(block + 6);
             var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | high;
             var d = table[*(ushort*)block];
