@@ -23,7 +23,8 @@ public sealed record CompanionSettings(
 public sealed record MoodPoint(
     [property: Id(0)] DateTimeOffset At,
     [property: Id(1)] float Valence,
-    [property: Id(2)] float Arousal);
+    [property: Id(2)] float Arousal,
+    [property: Id(3)] float Weight = 1f);
 
 /// <summary>What the page needs to draw the companion.</summary>
 [GenerateSerializer, Immutable]

@@ -29,7 +29,8 @@ public sealed record PerceivedEmotion(
     [property: Id(0)] IReadOnlyList<string> Labels,
     [property: Id(1)] float Valence,
     [property: Id(2)] float Arousal,
-    [property: Id(3)] string Language);
+    [property: Id(3)] string Language,
+    [property: Id(4)] float Weight = 1f);
 
 /// <summary>One turn of a conversation, as stored.</summary>
 [GenerateSerializer, Immutable]

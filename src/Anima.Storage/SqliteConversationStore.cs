@@ -101,7 +101,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT created_at, valence, arousal FROM turns
+            SELECT created_at, valence, arousal, COALESCE(json_extract(emotion, '$.Weight'), 1.0) FROM turns
             WHERE user_id = $user AND role = 0 AND valence IS NOT NULL AND created_at >= $since ORDER BY id;
             """;
         command.Parameters.AddWithValue("$user", userId);
@@ -110,7 +110,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            points.Add(new MoodPoint(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), (float)reader.GetDouble(1), (float)reader.GetDouble(2)));
+            points.Add(new MoodPoint(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), (float)reader.GetDouble(1), (float)reader.GetDouble(2), (float)reader.GetDouble(3)));
         }
 
         return points;

@@ -32,8 +32,13 @@ public static class AnimaHostingExtensions
         services.AddSingleton<IConversationStore, SqliteConversationStore>();
         services.AddSingleton<IAccountStore, SqliteAccountStore>();
 
-        // The companion's turn.
+        // The companion's turn: perception and the mood it feeds into the prompt.
         services.AddSingleton<PromptComposer>();
+        services.AddSingleton<Anima.Perception.ITextEmotionPerceiver>(_ => Anima.Perception.EmotionModel.Default);
+        services.AddSingleton<IMessagePerceiver, Perception.TextEmotionPerceiver>();
+        services.AddSingleton(new Anima.Perception.Mood.MoodTracker());
+        services.AddSingleton<ITurnContextProvider, Perception.MoodContextProvider>();
+        services.AddHostedService<Perception.PerceptionWarmup>();
 
         // The mind.
         services.AddHttpClient();
