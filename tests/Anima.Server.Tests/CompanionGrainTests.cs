@@ -1,0 +1,193 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Anima.Abstractions;
+using Anima.Core.Conversation;
+using Anima.Core.Mind;
+using Anima.Core.Prompting;
+using Anima.Grains;
+using Anima.Storage;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Hosting;
+using Orleans.Storage;
+using Orleans.TestingHost;
+
+namespace Anima.Server.Tests;
+
+/// <summary>The companion grain in an in-process Orleans test cluster, with a hand-written mind and a fake clock.</summary>
+public sealed class CompanionGrainTests : IAsyncLifetime
+{
+    private static readonly string Directory = Path.Combine(Path.GetTempPath(), "anima-tests", "grains-" + Guid.NewGuid().ToString("N"));
+    private TestCluster _cluster = null!;
+
+    internal static FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
+
+    internal static ScriptedChatClient Mind { get; } = new();
+
+    public async ValueTask InitializeAsync()
+    {
+        _cluster = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
+
+    private ICompanionGrain Companion(string user) => _cluster.GrainFactory.GetGrain<ICompanionGrain>(user);
+
+    [Fact]
+    public async Task Send_StoresUserTurnAtTheClockTimeThenStreamsReply()
+    {
+        var companion = Companion("grain-user-1");
+        Mind.Reply = _ => ["Hello", " there", "."];
+
+        var events = await companion.SendAsync("Hi!", TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(ReplyEventKind.Accepted, events[0].Kind);
+        Assert.Equal(["Hello", " there", "."], events.Where(e => e.Kind == ReplyEventKind.Token).Select(e => e.Text));
+        Assert.Equal(TurnStatus.Complete, events[^1].Status);
+        var history = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(Clock.GetUtcNow(), history.Turns[0].CreatedAt);
+        Assert.Equal(["Hi!", "Hello there."], history.Turns.Select(turn => turn.Text));
+    }
+
+    [Fact]
+    public async Task Send_WhileReplying_SecondSendIsRefusedAsBusy()
+    {
+        var companion = Companion("grain-user-2");
+        var gate = new TaskCompletionSource();
+        Mind.Reply = _ => ["first"];
+        Mind.BeforeFirstToken = gate.Task;
+        await using var first = companion.SendAsync("one", TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+        Assert.True(await first.MoveNextAsync());
+        Assert.Equal(ReplyEventKind.Accepted, first.Current.Kind);
+
+        var refusal = await Assert.ThrowsAsync<CompanionException>(async () =>
+            await companion.SendAsync("two", TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(ReplyErrorCodes.Busy, refusal.Code);
+
+        gate.SetResult();
+        Mind.BeforeFirstToken = Task.CompletedTask;
+        while (await first.MoveNextAsync())
+        {
+        }
+
+        var history = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(["one", "first"], history.Turns.Select(turn => turn.Text));
+    }
+
+    [Fact]
+    public async Task Stop_MidReply_StoresWhatWasWrittenAsInterrupted()
+    {
+        var companion = Companion("grain-user-3");
+        var tokens = Channel.CreateUnbounded<string>();
+        Mind.Stream = tokens.Reader;
+        await using var reply = companion.SendAsync("tell me", TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+        Assert.True(await reply.MoveNextAsync());
+        await tokens.Writer.WriteAsync("Once", TestContext.Current.CancellationToken);
+        await tokens.Writer.WriteAsync(" upon", TestContext.Current.CancellationToken);
+        Assert.True(await reply.MoveNextAsync());
+        Assert.True(await reply.MoveNextAsync());
+        Assert.Equal(" upon", reply.Current.Text);
+
+        Assert.True(await companion.StopAsync(TestContext.Current.CancellationToken));
+        var rest = new List<ReplyEvent>();
+        while (await reply.MoveNextAsync())
+        {
+            rest.Add(reply.Current);
+        }
+
+        Mind.Stream = null;
+        Assert.Equal(TurnStatus.Interrupted, rest[^1].Status);
+        var history = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(("Once upon", TurnStatus.Interrupted), (history.Turns[1].Text, history.Turns[1].Status));
+        Assert.False(await companion.StopAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Send_NoMind_StoresMessageAndReportsUnavailable()
+    {
+        var companion = Companion("grain-user-4");
+        Mind.Connected = false;
+        try
+        {
+            var events = await companion.SendAsync("anyone?", TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+
+            Assert.Equal([ReplyEventKind.Accepted, ReplyEventKind.Error], events.Select(e => e.Kind));
+            Assert.Equal(ReplyErrorCodes.MindUnavailable, events[1].ErrorCode);
+            Assert.Single((await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken)).Turns);
+        }
+        finally
+        {
+            Mind.Connected = true;
+        }
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            var database = new SqliteDatabase(Path.Combine(Directory, "anima.db"));
+            siloBuilder.Services.AddSingleton(database);
+            siloBuilder.Services.AddSingleton<IConversationStore, SqliteConversationStore>();
+            siloBuilder.Services.AddSingleton<IMind>(Mind);
+            siloBuilder.Services.AddSingleton<PromptComposer>();
+            siloBuilder.Services.AddSingleton<TimeProvider>(Clock);
+            siloBuilder.Services.AddOptions<CompanionOptions>();
+            siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new SqliteGrainStorage(database));
+        }
+    }
+}
+
+/// <summary>A hand-written mind: replies from a settable script, or token by token from a channel the test writes.</summary>
+internal sealed class ScriptedChatClient : IChatClient, IMind
+{
+    public Func<IList<ChatMessage>, IEnumerable<string>> Reply { get; set; } = _ => ["ok"];
+
+    public Task BeforeFirstToken { get; set; } = Task.CompletedTask;
+
+    public ChannelReader<string>? Stream { get; set; }
+
+    public bool Connected { get; set; } = true;
+
+    public IChatClient? Client => Connected ? this : null;
+
+    public MindStatus Status => new(Connected, "test", "scripted", null, "test mind");
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken))
+        {
+            text.Append(update.Text);
+        }
+
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, text.ToString()));
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await BeforeFirstToken.WaitAsync(cancellationToken);
+        if (Stream is { } stream)
+        {
+            await foreach (var token in stream.ReadAllAsync(cancellationToken))
+            {
+                yield return new ChatResponseUpdate(ChatRole.Assistant, token);
+            }
+
+            yield break;
+        }
+
+        foreach (var token in Reply(messages.ToList()))
+        {
+            yield return new ChatResponseUpdate(ChatRole.Assistant, token);
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+}
