@@ -12,8 +12,8 @@ public sealed class BenchMemoryCommand : ICliCommand
     public string Summary => "Memory recall on LoCoMo (recall@5/@10, latency) or query latency at scale (--scale N).";
 
     public string Usage => """
-        Usage: anima bench memory --locomo FILE [--k 10] [--observations] [--db PATH]
-               anima bench memory --scale N [--queries 1000] [--seed 7] [--db PATH]
+        Usage: anima bench memory --locomo FILE [--k 10] [--observations] [--db PATH | --postgres CONNECTION]
+               anima bench memory --scale N [--queries 1000] [--seed 7] [--db PATH | --postgres CONNECTION]
 
           --locomo FILE    LoCoMo JSON (e.g. ../shared/data/locomo/locomo5-dev.json): every turn is stored as an
                            episodic memory and, for every question with evidence, recall@5 and recall@K count the
@@ -25,6 +25,8 @@ public sealed class BenchMemoryCommand : ICliCommand
           --queries Q      queries measured in --scale mode (default 1000).
           --seed S         random seed of the synthetic history (default 7).
           --db PATH        SQLite file to use (default: a temporary file, deleted afterwards).
+          --postgres CONN  use PostgreSQL instead (a new table, dropped afterwards), e.g.
+                           "Host=127.0.0.1;Port=5432;Username=postgres;Database=postgres".
         """;
 
     public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
@@ -38,7 +40,12 @@ public sealed class BenchMemoryCommand : ICliCommand
         var queries = arguments.GetInt32("--queries", 1000, 1, 1_000_000);
         var seed = arguments.GetInt32("--seed", 7);
         var databasePath = arguments.Get("--db");
+        var postgres = arguments.Get("--postgres");
         arguments.ThrowIfUnused();
+        if (postgres is not null && databasePath is not null)
+        {
+            throw new CliUsageException("Give --db or --postgres, not both.");
+        }
         if ((locomo is null) == (scaleText is null))
         {
             throw new CliUsageException("Give exactly one of --locomo FILE or --scale N.");
@@ -51,21 +58,28 @@ public sealed class BenchMemoryCommand : ICliCommand
             throw new CliUsageException($"--db {databasePath} already exists; the benchmark needs a new file.");
         }
 
+        if (postgres is not null)
+        {
+            var table = $"anima_bench_{Guid.NewGuid():N}";
+            await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres);
+            try
+            {
+                await using var store = new PostgresMemoryStore(dataSource, tableName: table);
+                await store.InitializeAsync(cancellationToken);
+                return await RunAsync(store, locomo, scaleText, k, observations, queries, seed, context, cancellationToken);
+            }
+            finally
+            {
+                await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS {table};");
+                await drop.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+
         try
         {
             await using var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = databasePath });
             await store.InitializeAsync(cancellationToken);
-            if (locomo is not null)
-            {
-                return await RunLocomoAsync(store, locomo, k, observations, context, cancellationToken);
-            }
-
-            if (!int.TryParse(scaleText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var scale) || scale is < 100 or > 10_000_000)
-            {
-                throw new CliUsageException($"--scale must be a whole number from 100 to 10000000; got '{scaleText}'.");
-            }
-
-            return await RunScaleAsync(store, scale, queries, seed, context, cancellationToken);
+            return await RunAsync(store, locomo, scaleText, k, observations, queries, seed, context, cancellationToken);
         }
         finally
         {
@@ -80,7 +94,23 @@ public sealed class BenchMemoryCommand : ICliCommand
         }
     }
 
-    private static async Task<int> RunLocomoAsync(SqliteMemoryStore store, string path, int k, bool observations, CliContext context, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(IMemoryStore store, string? locomo, string? scaleText, int k, bool observations, int queries, int seed,
+        CliContext context, CancellationToken cancellationToken)
+    {
+        if (locomo is not null)
+        {
+            return await RunLocomoAsync(store, locomo, k, observations, context, cancellationToken);
+        }
+
+        if (!int.TryParse(scaleText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var scale) || scale is < 100 or > 10_000_000)
+        {
+            throw new CliUsageException($"--scale must be a whole number from 100 to 10000000; got '{scaleText}'.");
+        }
+
+        return await RunScaleAsync(store, scale, queries, seed, context, cancellationToken);
+    }
+
+    private static async Task<int> RunLocomoAsync(IMemoryStore store, string path, int k, bool observations, CliContext context, CancellationToken cancellationToken)
     {
         IReadOnlyList<LocomoSample> samples;
         try
@@ -120,7 +150,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         return 0;
     }
 
-    private static async Task<int> RunScaleAsync(SqliteMemoryStore store, int scale, int queries, int seed, CliContext context, CancellationToken cancellationToken)
+    private static async Task<int> RunScaleAsync(IMemoryStore store, int scale, int queries, int seed, CliContext context, CancellationToken cancellationToken)
     {
         ScaleReport report;
         using (var progress = new ConsoleProgressBar(context, "synthetic history"))
