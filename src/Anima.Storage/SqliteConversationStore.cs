@@ -116,6 +116,15 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         return points;
     }
 
+    public async Task<int> CountActiveUsersAsync(DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(DISTINCT user_id) FROM turns WHERE role = 0 AND created_at >= $since;";
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);

@@ -41,6 +41,7 @@ public sealed class SqliteDatabase
             valence REAL NULL,
             arousal REAL NULL,
             PRIMARY KEY (user_id, id)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS turns_recent ON turns(created_at, user_id);
         CREATE TABLE IF NOT EXISTS settings (
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL) WITHOUT ROWID;

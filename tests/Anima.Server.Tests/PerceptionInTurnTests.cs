@@ -90,3 +90,30 @@ public sealed class PerceptionInTurnTests : IAsyncLifetime
         Assert.Equal("accepted", events[0].Event);
     }
 }
+
+/// <summary>The companion can say truthfully how many people it is talking with.</summary>
+public sealed class HonestyTests
+{
+    [Fact]
+    public async Task Prompt_ThreeUsersTalking_SaysThreeConversations()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var mind = await ScriptedMindServer.StartAsync(cancellationToken: cancellationToken);
+        await using var host = new AnimaTestHost(settings: new Dictionary<string, string?> { ["Anima:Mind:Provider"] = "openai", ["Anima:Mind:Endpoint"] = mind.Endpoint, ["Anima:Mind:Model"] = "m" });
+        await host.StartAsync(cancellationToken);
+        foreach (var name in new[] { "one", "two" })
+        {
+            using var other = await host.SignUpAsync(name);
+            await ServerSentEvents.ReadAllAsync(await other.PostAsJsonAsync("/api/companion/messages", new { text = "hello" }, cancellationToken), cancellationToken);
+        }
+
+        // The count is cached for a few seconds; the third user's own message makes it three.
+        await Task.Delay(TimeSpan.FromSeconds(5.5), cancellationToken);
+        using var asker = await host.SignUpAsync("asker");
+        await ServerSentEvents.ReadAllAsync(await asker.PostAsJsonAsync("/api/companion/messages", new { text = "How many people are you talking to right now?" }, cancellationToken), cancellationToken);
+
+        Assert.Contains("right now you are in 3 conversations on this Anima installation (this one and 2 others)", mind.LastMessages[0].Text, StringComparison.Ordinal);
+        var presence = await asker.GetFromJsonAsync<JsonElement>("/api/presence", cancellationToken);
+        Assert.Equal(3, presence.GetProperty("activeConversations").GetInt32());
+    }
+}

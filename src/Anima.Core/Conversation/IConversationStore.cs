@@ -21,6 +21,12 @@ public interface IConversationStore
     /// <summary>The perceived valence and arousal of the user's turns since <paramref name="since"/>, oldest first.</summary>
     Task<IReadOnlyList<MoodPoint>> GetMoodAsync(string userId, DateTimeOffset since, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// How many different users (of every node sharing this store) wrote a message since <paramref name="since"/>:
+    /// the honest count of conversations going on right now.
+    /// </summary>
+    Task<int> CountActiveUsersAsync(DateTimeOffset since, CancellationToken cancellationToken = default);
+
     /// <summary>Marks replies left <see cref="TurnStatus.Streaming"/> by a crash as interrupted; returns how many.</summary>
     Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default);
 }

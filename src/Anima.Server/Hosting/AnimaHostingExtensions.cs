@@ -39,6 +39,8 @@ public static class AnimaHostingExtensions
         services.AddSingleton(new Anima.Perception.Mood.MoodTracker());
         services.AddSingleton<ITurnContextProvider, Perception.MoodContextProvider>();
         services.AddHostedService<Perception.PerceptionWarmup>();
+        services.AddSingleton<Anima.Core.Policy.HonestyContextProvider>();
+        services.AddSingleton<ITurnContextProvider>(provider => provider.GetRequiredService<Anima.Core.Policy.HonestyContextProvider>());
 
         // The mind.
         services.AddHttpClient();
@@ -82,6 +84,9 @@ public static class AnimaHostingExtensions
         app.MapCompanionApi();
         app.MapMindApi();
         app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous();
+        app.MapGet("/api/presence", async (Anima.Core.Policy.HonestyContextProvider honesty, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new { activeConversations = await honesty.CountAsync(cancellationToken), windowMinutes = Anima.Core.Policy.HonestyContextProvider.ActiveWindow.TotalMinutes }))
+            .RequireAuthorization();
         return app;
     }
 
