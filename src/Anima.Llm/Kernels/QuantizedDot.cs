@@ -191,22 +191,38 @@ public static unsafe class QuantizedDot
         var table = Dequantize.HalfToSingle;
         var ones = Vector256.Create((short)1);
         var mask = Vector128.Create((byte)0xF);
-        var accumulator = Vector256<float>.Zero;
-        float offset = 0;
-        for (var b = 0; b < blocks; b++)
+        // Two independent chains of accumulation (vector and offset) so consecutive blocks do not wait on each other.
+        var accumulator0 = Vector256<float>.Zero;
+        var accumulator1 = Vector256<float>.Zero;
+        float offset0 = 0, offset1 = 0;
+        var b = 0;
+        for (; b + 2 <= blocks; b += 2)
         {
-            var block = row + b * 22;
-            var high = FifthBits(*(uint*)(block + 2));
-            var packed = Sse2.LoadVector128(block + 6);
-            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | high;
-            var activations = Avx.LoadVector256(values + b * 32);
-            var products = Avx2.MultiplyAddAdjacent(weights, activations);
-            var scale = table[*(ushort*)block] * scales[b];
-            accumulator = Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(scale), accumulator);
-            offset += scale * (sums[2 * b] + sums[2 * b + 1]);
+            var block0 = row + b * 22;
+            var block1 = block0 + 22;
+            var packed0 = Sse2.LoadVector128(block0 + 6);
+            var packed1 = Sse2.LoadVector128(block1 + 6);
+            var weights0 = Vector256.Create(packed0 & mask, Sse2.ShiftRightLogical(packed0.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block0 + 2));
+            var weights1 = Vector256.Create(packed1 & mask, Sse2.ShiftRightLogical(packed1.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block1 + 2));
+            var scale0 = table[*(ushort*)block0] * scales[b];
+            var scale1 = table[*(ushort*)block1] * scales[b + 1];
+            accumulator0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, Avx.LoadVector256(values + b * 32)), ones), Vector256.Create(scale0), accumulator0);
+            accumulator1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, Avx.LoadVector256(values + b * 32 + 32)), ones), Vector256.Create(scale1), accumulator1);
+            offset0 += scale0 * (sums[2 * b] + sums[2 * b + 1]);
+            offset1 += scale1 * (sums[2 * b + 2] + sums[2 * b + 3]);
         }
 
-        return Vector256.Sum(accumulator) - 16 * offset;
+        for (; b < blocks; b++)
+        {
+            var block = row + b * 22;
+            var packed = Sse2.LoadVector128(block + 6);
+            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block + 2));
+            var scale = table[*(ushort*)block] * scales[b];
+            accumulator0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(values + b * 32)), ones), Vector256.Create(scale), accumulator0);
+            offset0 += scale * (sums[2 * b] + sums[2 * b + 1]);
+        }
+
+        return Vector256.Sum(accumulator0 + accumulator1) - 16 * (offset0 + offset1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
