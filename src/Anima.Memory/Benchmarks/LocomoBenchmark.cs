@@ -148,15 +148,17 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
             var text = turn.ImageCaption is null ? $"{turn.Speaker}: {turn.Text}" : $"{turn.Speaker}: {turn.Text} [shares a photo: {turn.ImageCaption}]";
             // The hidden search context is the turn before and the turn after in the same session: a question is often
             // asked in the words of the turn that prompted the answer, or of the reply to it.
-            var context = new List<string>(2);
+            // The day it was said is indexed too (questions name it: "what did Gina find on 1 February, 2023?"), as
+            // are photo captions of the neighbouring turns (a question may describe the photo the turn answers).
+            var context = new List<string>(3) { turn.SessionTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture) };
             if (index > 0 && sample.Turns[index - 1].Session == turn.Session)
             {
-                context.Add(sample.Turns[index - 1].Text);
+                context.Add(TurnWords(sample.Turns[index - 1]));
             }
 
             if (index + 1 < sample.Turns.Count && sample.Turns[index + 1].Session == turn.Session)
             {
-                context.Add(sample.Turns[index + 1].Text);
+                context.Add(TurnWords(sample.Turns[index + 1]));
             }
 
             memories.Add(new Memory
@@ -167,7 +169,7 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
                 Text = Memory.TruncateText(text),
                 CreatedAt = turn.SessionTime.AddSeconds(index),
                 Provenance = [turn.DialogueId],
-                SearchContext = context.Count == 0 ? null : Memory.TruncateText(string.Join(" / ", context)),
+                SearchContext = Memory.TruncateText(string.Join(" / ", context)),
                 Importance = 0.3,
             });
         }
@@ -192,6 +194,8 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
 
         return memories;
     }
+
+    private static string TurnWords(LocomoTurn turn) => turn.ImageCaption is null ? turn.Text : $"{turn.Text} {turn.ImageCaption}";
 
     private static Guid StableId(string userId, string key)
     {

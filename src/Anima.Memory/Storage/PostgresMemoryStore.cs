@@ -281,7 +281,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
         command.Parameters.AddWithValue("query", tsQuery);
         command.Parameters.AddWithValue("limit", query.Limit);
         // Weights of D, C, B (search context) and A (the memory's own text), as in SQLite's bm25 column weights.
-        command.Parameters.AddWithValue("weights", new[] { 0.1f, 0.2f, 0.35f, 1.0f });
+        command.Parameters.AddWithValue("weights", new[] { 0.1f, 0.2f, 0.5f, 1.0f });
         if (!query.IncludeRetired)
         {
             clauses.Add("NOT retired");

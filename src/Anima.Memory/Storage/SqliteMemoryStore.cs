@@ -183,7 +183,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(
                 scope, terms, context, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
             CREATE VIRTUAL TABLE IF NOT EXISTS memories_vocab USING fts5vocab(memories_fts, row);
-            INSERT INTO memories_fts(memories_fts, rank) VALUES('rank', 'bm25(0.0, 1.0, 0.35)');
+            INSERT INTO memories_fts(memories_fts, rank) VALUES('rank', 'bm25(0.0, 1.0, 0.5)');
             INSERT INTO memories_fts(memories_fts, rank) VALUES('secure-delete', 1);
             """, cancellationToken);
         await ExecuteAsync(connection, string.Create(CultureInfo.InvariantCulture, $"PRAGMA user_version={SchemaVersion};"), cancellationToken);
@@ -322,7 +322,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
     {
         if (!_statistics.TryGetValue(userId, out var statistics))
         {
-            await using var command = Command(connection, null, "SELECT count(*), total(term_count + 0.35 * context_count) FROM memories WHERE user_id=$user;");
+            await using var command = Command(connection, null, $"SELECT count(*), total(term_count + {Bm25.ContextWeight.ToString(CultureInfo.InvariantCulture)} * context_count) FROM memories WHERE user_id=$user;");
             command.Parameters.AddWithValue("$user", userId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
@@ -656,7 +656,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
             {
                 await using var command = Command(connection, transaction,
-                    $"SELECT count(*), total(term_count + 0.35 * context_count) FROM memories WHERE {where};");
+                    $"SELECT count(*), total(term_count + {Bm25.ContextWeight.ToString(CultureInfo.InvariantCulture)} * context_count) FROM memories WHERE {where};");
                 command.Parameters.AddWithValue("$user", userId);
                 if (id is { } value)
                 {

@@ -11,7 +11,7 @@ public static class Bm25
     public const double B = 0.75;
 
     /// <summary>How much a word of the search context counts against a word of the memory itself.</summary>
-    public const double ContextWeight = 0.35;
+    public const double ContextWeight = 0.5;
 
     /// <summary>The inverse document frequency of a term found in <paramref name="documentFrequency"/> of <paramref name="documentCount"/> documents.</summary>
     public static double InverseDocumentFrequency(long documentFrequency, long documentCount)
