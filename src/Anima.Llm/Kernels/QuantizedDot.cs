@@ -283,33 +283,39 @@ public static unsafe class QuantizedDot
     private static float DotQ4_K(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
     {
         var table = Dequantize.HalfToSingle;
-        var mask = Vector256.Create((byte)0xF);
         var accumulator = Vector256<float>.Zero;
         float minimum = 0;
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + s * 144;
             UnpackScalesMinsK4(block + 4, out var subScales, out var subMins);
+            // The 8 scales as 16-bit values in both 128-bit lanes; sub-block j's scale is broadcast with one vpshufb.
+            var scales16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(subScales).AsByte());
+            var scalePairs = Vector256.Create(scales16, scales16).AsByte();
             var qs = block + 16;
             var a = values + s * 256;
-            var sum0 = Vector256<int>.Zero;
-            var sum1 = Vector256<int>.Zero;
-            for (var chunk = 0; chunk < 4; chunk++)
-            {
-                var packed = Avx.LoadVector256(qs + 32 * chunk);
-                var low = packed & mask;
-                var high = Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
-                // 6-bit scale times |pair products| <= 2*15*128 fits the 16-bit vpmaddwd multiplier.
-                sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk)), Vector256.Create(Byte(subScales, 2 * chunk)));
-                sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32)), Vector256.Create(Byte(subScales, 2 * chunk + 1)));
-            }
-
+            var sum = Q4KChunk(qs, a, scalePairs, 0) + Q4KChunk(qs, a, scalePairs, 1) + Q4KChunk(qs, a, scalePairs, 2) + Q4KChunk(qs, a, scalePairs, 3);
             var aScale = scales[s * 8];
-            accumulator = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0 + sum1), Vector256.Create(table[*(ushort*)block] * aScale), accumulator);
+            accumulator = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum), Vector256.Create(table[*(ushort*)block] * aScale), accumulator);
             minimum += table[*(ushort*)(block + 2)] * aScale * MinTerm(subMins, sums + s * 16);
         }
 
         return Vector256.Sum(accumulator) - minimum;
+    }
+
+    /// <summary>64 values of a Q4_K block (sub-blocks 2c and 2c+1) against activations, scaled by the sub-block scales, in int32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q4KChunk(byte* qs, sbyte* a, Vector256<byte> scalePairs, int chunk)
+    {
+        var mask = Vector256.Create((byte)0xF);
+        var packed = Avx.LoadVector256(qs + 32 * chunk);
+        var low = packed & mask;
+        var high = Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask;
+        var scale0 = Avx2.Shuffle(scalePairs, Vector256.Create((ushort)((4 * chunk) | ((4 * chunk + 1) << 8))).AsByte()).AsInt16();
+        var scale1 = Avx2.Shuffle(scalePairs, Vector256.Create((ushort)((4 * chunk + 2) | ((4 * chunk + 3) << 8))).AsByte()).AsInt16();
+        // 6-bit scale times |pair products| <= 2*15*128 fits the 16-bit vpmaddwd multiplier.
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(low, Avx.LoadVector256(a + 64 * chunk)), scale0)
+            + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(high, Avx.LoadVector256(a + 64 * chunk + 32)), scale1);
     }
 
     private static float DotQ5_K(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
