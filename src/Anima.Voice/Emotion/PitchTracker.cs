@@ -24,6 +24,9 @@ public sealed class PitchTracker
     public const float MaximumFrequencyHz = 500;
     public const float Threshold = 0.15f;
 
+    /// <summary>When no dip is under <see cref="Threshold"/>, the global minimum still counts as voiced below this (breathy or synthetic voices).</summary>
+    public const float VoicingThreshold = 0.35f;
+
     private const int MinimumLag = (int)(SampleRate / MaximumFrequencyHz); // 32
     private const int MaximumLag = (int)(SampleRate / MinimumFrequencyHz); // 266
     private const int SegmentSamples = WindowSamples + MaximumLag + 1;
@@ -161,7 +164,12 @@ public sealed class PitchTracker
         var periodicity = Math.Clamp(1 - normalized[globalMinimum], 0, 1);
         if (best < 0)
         {
-            return new PitchFrame(0, periodicity);
+            if (normalized[globalMinimum] >= VoicingThreshold)
+            {
+                return new PitchFrame(0, periodicity);
+            }
+
+            best = globalMinimum;
         }
 
         // Parabolic interpolation around the dip for sub-sample precision.

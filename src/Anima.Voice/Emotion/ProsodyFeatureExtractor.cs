@@ -55,6 +55,7 @@ public sealed class ProsodyFeatureExtractor
         var crossings = new double[frameCount];
         var alphaRatio = new double[frameCount];
         var hammarberg = new double[frameCount];
+        var vowelBand = new double[frameCount];
         var power = new double[Bins];
         var previousMagnitude = new double[Bins];
         for (var frame = 0; frame < frameCount; frame++)
@@ -81,7 +82,7 @@ public sealed class ProsodyFeatureExtractor
             crossings[frame] = (double)zeroCrossings / Window;
             _fft.Forward(_real, _imaginary);
             double total = 0, weighted = 0, logSum = 0, fluxSum = 0, magnitudeSum = 0;
-            double low = 0, mid = 0, maxLow = 0, maxHigh = 0;
+            double low = 0, mid = 0, maxLow = 0, maxHigh = 0, vowel = 0;
             for (var bin = 0; bin < Bins; bin++)
             {
                 power[bin] = (double)_real[bin] * _real[bin] + (double)_imaginary[bin] * _imaginary[bin];
@@ -90,6 +91,11 @@ public sealed class ProsodyFeatureExtractor
                 weighted += power[bin] * frequency;
                 logSum += Math.Log(power[bin] + 1e-12);
                 magnitudeSum += Math.Sqrt(power[bin]);
+                if (frequency is >= 300 and < 2500)
+                {
+                    vowel += power[bin];
+                }
+
                 if (frequency is >= 50 and < 1000)
                 {
                     low += power[bin];
@@ -133,6 +139,7 @@ public sealed class ProsodyFeatureExtractor
             flux[frame] = frame == 0 ? 0 : Math.Sqrt(fluxSum);
             alphaRatio[frame] = 10 * Math.Log10((mid + 1e-12) / (low + 1e-12));
             hammarberg[frame] = 10 * Math.Log10((maxLow + 1e-12) / (maxHigh + 1e-12));
+            vowelBand[frame] = 10 * Math.Log10(vowel + 1e-10);
 
             var mel = new float[MelBands];
             for (var band = 0; band < MelBands; band++)
@@ -234,7 +241,7 @@ public sealed class ProsodyFeatureExtractor
         var span = last - first + 1;
         var (pausedFrames, pauseCount) = Pauses(active, first, last);
         var speechSeconds = Math.Max(0.1, (span - pausedFrames) / 100.0);
-        var syllables = SyllableNuclei(level, voiced, first, last);
+        var syllables = SyllableNuclei(vowelBand, voiced, first, last);
         var speakingRate = syllables / speechSeconds;
         var pauseRatio = (double)pausedFrames / span;
         vector.Add((float)speakingRate);
@@ -357,7 +364,11 @@ public sealed class ProsodyFeatureExtractor
         return (paused, count);
     }
 
-    /// <summary>Counts syllable nuclei: peaks of the smoothed level in voiced frames, at least 2 dB above the dip before them.</summary>
+    /// <summary>
+    /// Counts syllable nuclei (after de Jong &amp; Wempe 2009): peaks of the lightly smoothed 300–2500 Hz band level
+    /// (where vowels stand out from consonants) in voiced frames, at least 1.5 dB above the dip before them and
+    /// 60 ms apart.
+    /// </summary>
     private static int SyllableNuclei(double[] level, bool[] voiced, int first, int last)
     {
         var smoothed = new double[level.Length];
@@ -365,7 +376,7 @@ public sealed class ProsodyFeatureExtractor
         {
             double sum = 0;
             var count = 0;
-            for (var offset = -2; offset <= 2; offset++)
+            for (var offset = -1; offset <= 1; offset++)
             {
                 var index = frame + offset;
                 if (index >= 0 && index < level.Length)
@@ -392,7 +403,7 @@ public sealed class ProsodyFeatureExtractor
         {
             dip = Math.Min(dip, smoothed[frame]);
             var isPeak = smoothed[frame] >= smoothed[frame - 1] && smoothed[frame] > smoothed[frame + 1];
-            if (isPeak && voiced[frame] && smoothed[frame] > floor && smoothed[frame] - dip >= 2 && frame - lastPeak >= 8)
+            if (isPeak && voiced[frame] && smoothed[frame] > floor && smoothed[frame] - dip >= 1.5 && frame - lastPeak >= 6)
             {
                 nuclei++;
                 lastPeak = frame;

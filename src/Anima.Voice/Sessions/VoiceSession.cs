@@ -125,6 +125,12 @@ public sealed class VoiceSession : IAsyncDisposable
     private async Task OnEndOfTurnAsync(EndOfTurn end, CancellationToken cancellationToken)
     {
         var decidedAt = _time.GetTimestamp();
+        var levels = AudioQuality.Measure(end.Utterance.Samples);
+        if (levels.IsClipped)
+        {
+            await _outputs.Writer.WriteAsync(new AudioWarning($"Your microphone is clipping ({levels.ClippedFraction:P1} of the samples are at full scale); turn the input gain down."), cancellationToken);
+        }
+
         Transcript transcript;
         try
         {

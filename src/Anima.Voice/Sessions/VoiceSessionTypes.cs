@@ -42,6 +42,9 @@ public sealed record StopPlayback(HeardReply Heard, string FullText) : VoiceSess
 /// <summary>A short utterance over the companion's voice that was only a backchannel; playback went on.</summary>
 public sealed record BackchannelIgnored(string Transcript) : VoiceSessionOutput;
 
+/// <summary>The user's audio is poor (clipping); the turn is still answered. The message is safe to show.</summary>
+public sealed record AudioWarning(string Message) : VoiceSessionOutput;
+
 /// <summary>Something went wrong with one turn; the session goes on. The message is safe to show.</summary>
 public sealed record VoiceSessionError(string Message) : VoiceSessionOutput;
 
