@@ -164,6 +164,8 @@ public sealed class BenchMemoryCommand : ICliCommand
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{report.Queries} recall queries (English and Korean, 8 results each): mean {report.Mean.TotalMilliseconds:0.00} ms, p50 {report.P50.TotalMilliseconds:0.00} ms, p99 {report.P99.TotalMilliseconds:0.00} ms, max {report.Max.TotalMilliseconds:0.00} ms"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"process CPU time per query: {report.CpuPerQuery.TotalMilliseconds:0.00} ms (excludes time spent waiting for a core)"));
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"planted-fact check: {report.PlantedFound}/{report.PlantedQueries} planted facts recalled in the top 8"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"query p99: {report.P99.TotalMilliseconds:0.00} ms"));
         return 0;
