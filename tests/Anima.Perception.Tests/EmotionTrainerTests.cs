@@ -8,7 +8,7 @@ public sealed class EmotionTrainerTests
     private static EmotionTrainingOptions SmallOptions(string dataDirectory) => new()
     {
         DataDirectory = dataDirectory,
-        MaximumExamplesPerSource = 1500,
+        MaximumExamplesPerSource = 1000,
         Featurizer = new FeaturizerOptions { BucketBits = 16 },
         ThresholdFolds = 2,
         NsmcSampleSize = 300,
@@ -44,7 +44,7 @@ public sealed class EmotionTrainerTests
     {
         var options = SmallOptions(SharedData.RequireDirectory(".")) with
         {
-            MaximumExamplesPerSource = 4000,
+            MaximumExamplesPerSource = 3000,
             IncludeKoreanGoEmotions = false,
             IncludeKote = false,
             NsmcSampleSize = 0,

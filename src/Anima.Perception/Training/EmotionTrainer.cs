@@ -435,7 +435,8 @@ public sealed class EmotionTrainer(EmotionTrainingOptions options)
     }
 
     /// <summary>
-    /// A seeded uniform sample of NSMC reviews with their 1–10 ratings (the file is read once; reservoir sampling keeps it deterministic).
+    /// A seeded uniform sample of NSMC reviews with their 1–10 ratings (the file is read once; reservoir sampling keeps it
+    /// deterministic), or the first reviews when <see cref="EmotionTrainingOptions.MaximumExamplesPerSource"/> caps the run.
     /// </summary>
     private List<(string Text, int Rating)> ReadNsmcSample(string path)
     {
@@ -472,6 +473,11 @@ public sealed class EmotionTrainer(EmotionTrainingOptions options)
             if (sample.Count < sampleSize)
             {
                 sample.Add((text, rating));
+            }
+            else if (_options.MaximumExamplesPerSource is not null)
+            {
+                // A capped (quick) run takes the first reviews, as it does for every other source.
+                break;
             }
             else
             {
