@@ -381,37 +381,46 @@ public static unsafe class QuantizedDot
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + s * 210;
-            var blockScales = (sbyte*)(block + 192);
+            // The 16 group scales as 16-bit values: groups 0..7 in both lanes of one vector, 8..15 of another.
+            var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(block + 192)));
+            var lowGroups = Avx2.Permute2x128(scales16, scales16, 0x00).AsByte();
+            var highGroups = Avx2.Permute2x128(scales16, scales16, 0x11).AsByte();
             var a = values + s * 256;
             var aSums = sums + s * 16;
-            var sum0 = Vector256<int>.Zero;
-            var sum1 = Vector256<int>.Zero;
-            var offset = 0;
-            for (var half = 0; half < 2; half++)
-            {
-                var ql0 = Avx.LoadVector256(block + 64 * half);
-                var ql1 = Avx.LoadVector256(block + 64 * half + 32);
-                var qh16 = Avx.LoadVector256(block + 128 + 32 * half).AsUInt16();
-                for (var part = 0; part < 4; part += 2)
-                {
-                    var group = 8 * half + 2 * part;
-                    var weights0 = Q6Part(ql0, ql1, qh16, part);
-                    var weights1 = Q6Part(ql0, ql1, qh16, part + 1);
-                    var scales0 = Vector256.Create(Vector128.Create((short)blockScales[group]), Vector128.Create((short)blockScales[group + 1]));
-                    var scales1 = Vector256.Create(Vector128.Create((short)blockScales[group + 2]), Vector128.Create((short)blockScales[group + 3]));
-                    sum0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights0, Avx.LoadVector256(a + 16 * group)), scales0);
-                    sum1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights1, Avx.LoadVector256(a + 16 * group + 32)), scales1);
-                    offset += blockScales[group] * aSums[group] + blockScales[group + 1] * aSums[group + 1]
-                        + blockScales[group + 2] * aSums[group + 2] + blockScales[group + 3] * aSums[group + 3];
-                }
-            }
+            var ql0 = Avx.LoadVector256(block);
+            var ql1 = Avx.LoadVector256(block + 32);
+            var qh16 = Avx.LoadVector256(block + 128).AsUInt16();
+            var sum = Q6KChunk(Q6Part(ql0, ql1, qh16, 0), a, lowGroups, 0)
+                + Q6KChunk(Q6Part(ql0, ql1, qh16, 1), a + 32, lowGroups, 2)
+                + Q6KChunk(Q6Part(ql0, ql1, qh16, 2), a + 64, lowGroups, 4)
+                + Q6KChunk(Q6Part(ql0, ql1, qh16, 3), a + 96, lowGroups, 6);
+            ql0 = Avx.LoadVector256(block + 64);
+            ql1 = Avx.LoadVector256(block + 96);
+            qh16 = Avx.LoadVector256(block + 160).AsUInt16();
+            sum += Q6KChunk(Q6Part(ql0, ql1, qh16, 0), a + 128, highGroups, 0)
+                + Q6KChunk(Q6Part(ql0, ql1, qh16, 1), a + 160, highGroups, 2)
+                + Q6KChunk(Q6Part(ql0, ql1, qh16, 2), a + 192, highGroups, 4)
+                + Q6KChunk(Q6Part(ql0, ql1, qh16, 3), a + 224, highGroups, 6);
 
-            // The stored values are offset by 32: subtract 32 times the scaled activation sums.
-            var total = Avx.ConvertToVector256Single(sum0 + sum1 - Vector256.CreateScalar(32 * offset));
+            // The stored values are offset by 32: subtract 32 · Σ scale_g · (activation sum of group g).
+            var offset = Vector256.Sum(Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256(aSums)));
+            var total = Avx.ConvertToVector256Single(sum - Vector256.CreateScalar(32 * offset));
             accumulator = Fma.MultiplyAdd(total, Vector256.Create(table[*(ushort*)(block + 208)] * scales[s * 8]), accumulator);
         }
 
         return Vector256.Sum(accumulator);
+    }
+
+    /// <summary>32 values of a Q6_K block (groups g and g+1 of a half) against activations, scaled by the group scales, in int32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6KChunk(Vector256<byte> weights, sbyte* a, Vector256<byte> groupScales, int group)
+    {
+        // Lane 0 takes scale g, lane 1 scale g+1 (each lane holds all eight as 16-bit values).
+        var control = Vector256.Create(
+            Vector128.Create((ushort)((2 * group) | ((2 * group + 1) << 8))).AsByte(),
+            Vector128.Create((ushort)((2 * group + 2) | ((2 * group + 3) << 8))).AsByte());
+        var scale = Avx2.Shuffle(groupScales, control).AsInt16();
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(a)), scale);
     }
 
     /// <summary>Whether <see cref="Dot4"/> has a kernel for <paramref name="type"/>.</summary>
