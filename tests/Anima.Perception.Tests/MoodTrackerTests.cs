@@ -186,4 +186,26 @@ public sealed class MoodTrackerTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MoodTracker(new MoodTrackerOptions { LongTimeConstant = TimeSpan.FromMinutes(1) }));
     }
+
+    [Fact]
+    public void Timeline_UnorderedReadingsWithUnknown_OnePointPerReadableMessageInTimeOrder()
+    {
+        (DateTimeOffset, EmotionReading)[] readings =
+        [
+            (Monday.AddMinutes(2), Reading(-0.5f, 0.3f)),
+            (Monday, Reading(0.5f, 0.3f)),
+            (Monday.AddMinutes(1), EmotionReading.Unknown),
+        ];
+
+        var (points, state) = _tracker.Timeline(readings);
+
+        Assert.Equal(2, points.Count);
+        Assert.Equal(Monday, points[0].At);
+        Assert.Equal(0.5f, points[0].Valence, 5);
+        Assert.Equal(MoodHorizon.Conversation, points[0].Horizon);
+        Assert.Equal(MoodHorizon.Conversation, points[1].Horizon);
+        var decay = (float)Math.Exp(-2.0 / 30);
+        Assert.Equal(((0.5f * decay) - 0.5f) / (decay + 1), points[1].Valence, 5);
+        Assert.Equal(Monday.AddMinutes(2), state.UpdatedAt);
+    }
 }

@@ -26,6 +26,9 @@ public sealed record MoodState(
 /// <summary>The mood at one moment: means of the decayed sums and how much evidence is behind them (decayed weight).</summary>
 public sealed record MoodSnapshot(float Valence, float Arousal, float Weight, MoodHorizon Horizon);
 
+/// <summary>One point of the mood timeline: the smoothed mood just after a message.</summary>
+public sealed record MoodPoint(DateTimeOffset At, float Valence, float Arousal, float Weight, MoodHorizon Horizon);
+
 /// <summary>Which smoothing a snapshot comes from.</summary>
 public enum MoodHorizon
 {
@@ -144,6 +147,33 @@ public sealed class MoodTracker
             (state.LongWeight * longDecay) + weight,
             state.UpdatedAt is { } previous && previous > at ? previous : at,
             days);
+    }
+
+    /// <summary>
+    /// Replays stored readings (in any order; they are sorted by time) into a timeline for the page's
+    /// mood plot: one point per readable message, the smoothed mood just after it. Also returns the final state.
+    /// </summary>
+    public (IReadOnlyList<MoodPoint> Points, MoodState State) Timeline(IEnumerable<(DateTimeOffset At, EmotionReading Reading)> readings)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        var state = MoodState.Empty;
+        var points = new List<MoodPoint>();
+        foreach (var (at, reading) in readings.OrderBy(item => item.At))
+        {
+            if (reading.IsUnknown)
+            {
+                continue;
+            }
+
+            state = Update(state, reading, at);
+            var current = Current(state, at);
+            var snapshot = current.Horizon == MoodHorizon.None
+                ? new MoodSnapshot(state.LongValenceSum / state.LongWeight, state.LongArousalSum / state.LongWeight, state.LongWeight, MoodHorizon.Recent)
+                : current;
+            points.Add(new MoodPoint(at, snapshot.Valence, snapshot.Arousal, snapshot.Weight, snapshot.Horizon));
+        }
+
+        return (points, state);
     }
 
     /// <summary>The conversation mood when there is enough recent evidence, else the mood of the last days, else none.</summary>
