@@ -20,6 +20,9 @@ public sealed class PostgresMemoryStore : IMemoryStore
         "id, user_id, kind, text, created_at, updated_at, event_at, expires_at, provenance, confidence, importance, " +
         "emotional_weight, superseded_by, retired, embedding, search_context";
 
+    /// <summary>The newest full-text matches that are ranked per search (bounds the cost of very common words).</summary>
+    public const int RankedMatchLimit = 3_000;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly TimeProvider _timeProvider;
@@ -293,11 +296,20 @@ public sealed class PostgresMemoryStore : IMemoryStore
             command.Parameters.AddWithValue("kinds", kinds.Select(kind => (short)kind).ToArray());
         }
 
+        // Rank only ids (a sort carrying every column of tens of thousands of matches is what made this slow), and
+        // only the newest RankedMatchLimit matches: a word common enough to match more is old news at best.
+        command.Parameters.AddWithValue("matches", RankedMatchLimit);
         command.CommandText = $"""
-            SELECT {Columns}, ts_rank(@weights, search, q, 1) AS score
-            FROM {_table}, to_tsquery('simple', @query) q
-            WHERE {string.Join(" AND ", clauses)}
-            ORDER BY score DESC, created_at DESC LIMIT @limit;
+            WITH matches AS (
+                SELECT id, search, created_at FROM {_table}, to_tsquery('simple', @query) q
+                WHERE {string.Join(" AND ", clauses)}
+                ORDER BY created_at DESC LIMIT @matches),
+            ranked AS (
+                SELECT id, ts_rank(@weights, search, to_tsquery('simple', @query), 1) AS score, created_at FROM matches
+                ORDER BY score DESC, created_at DESC LIMIT @limit)
+            SELECT {string.Join(", ", Columns.Split(", ").Select(column => "m." + column))}, ranked.score
+            FROM ranked JOIN {_table} m ON m.id = ranked.id
+            ORDER BY ranked.score DESC, ranked.created_at DESC;
             """;
         var hits = new List<MemorySearchHit>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
