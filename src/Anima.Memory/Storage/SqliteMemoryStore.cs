@@ -818,7 +818,9 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
     public ValueTask DisposeAsync()
     {
         _writeGate.Dispose();
-        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+        // Close this file's pooled connections so the file can be moved, deleted or reopened at once.
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
         return ValueTask.CompletedTask;
     }
 
