@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Anima.Testing;
+
+namespace Anima.Cli.Commands;
+
+/// <summary>
+/// Drives simulated users against a running Anima server over its real HTTP API, with a scripted
+/// streaming mind served by this command on loopback (the server is pointed at it through the admin
+/// API), so what is measured is the platform's own cost: overhead = what a turn took at the client
+/// minus what the scripted mind was told to spend (first-token delay + tokens at the given rate).
+/// </summary>
+public sealed class LoadBenchCommand : ICliCommand
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static readonly string[] English =
+    [
+        "I had a long day at work and I'm tired.", "Do you remember what I told you about my sister?", "I'm going to the beach tomorrow!",
+        "Sometimes I feel like nobody really listens to me.", "What do you think about writing letters by hand?", "I finally finished the book I was reading.",
+    ];
+
+    private static readonly string[] Korean =
+    [
+        "오늘 회사에서 정말 힘들었어요.", "내일 친구들이랑 바다에 가요!", "요즘 잠을 잘 못 자서 걱정이에요.",
+        "손편지를 쓰는 건 어떻게 생각해요?", "드디어 읽던 책을 다 읽었어요.", "가끔은 아무도 내 말을 안 듣는 것 같아요.",
+    ];
+
+    public string Name => "bench load";
+
+    public string Summary => "Load test: N simulated users talking with a running server (scripted mind), platform overhead p50/p99.";
+
+    public string Usage => """
+        Usage: anima bench load --server URL [--users 100] [--duration 60] [--think 5] [--first-token-ms 200] [--tokens-per-second 30]
+                                [--admin-user NAME --admin-password PASSWORD] [--mind-port 0] [--server-pid PID] [--seed 1]
+          Starts a scripted OpenAI-compatible mind on 127.0.0.1, points the server at it (as the administrator: the
+          first account, created when the server is new), signs up the simulated users, then each user talks for
+          --duration seconds with exponential think time (mean --think s), English and Korean messages of varied length.
+          Prints throughput, turn overhead p50/p99 (turn time minus the scripted mind's own time), errors, and with
+          --server-pid the server's CPU and memory per companion. The last line is `p99 overhead ms: X`.
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var server = new Uri(arguments.Require("--server"));
+        var users = arguments.GetInt32("--users", 100, 1, 100_000);
+        var duration = TimeSpan.FromSeconds(arguments.GetInt32("--duration", 60, 1, 86_400));
+        var think = arguments.GetDouble("--think", 5);
+        var firstToken = TimeSpan.FromMilliseconds(arguments.GetInt32("--first-token-ms", 200, 0, 60_000));
+        var tokensPerSecond = arguments.GetDouble("--tokens-per-second", 30);
+        var adminUser = arguments.Get("--admin-user") ?? "bench-admin";
+        var adminPassword = arguments.Get("--admin-password") ?? "bench-admin-password";
+        var mindPort = arguments.GetInt32("--mind-port", 0, 0, 65535);
+        var serverPid = arguments.GetInt32("--server-pid", 0, 0, int.MaxValue);
+        var seed = arguments.GetInt32("--seed", 1);
+        arguments.ThrowIfUnused();
+
+        await using var mind = await ScriptedMindServer.StartAsync(mindPort, cancellationToken);
+        mind.FirstTokenDelay = firstToken;
+        mind.TokensPerSecond = tokensPerSecond;
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(30) };
+        using var http = new HttpClient(handler) { BaseAddress = server, Timeout = TimeSpan.FromMinutes(5) };
+
+        var adminToken = await SignInOrUpAsync(http, adminUser, adminPassword, cancellationToken)
+            ?? throw new CliUsageException($"Cannot sign in as '{adminUser}': give the administrator's --admin-user and --admin-password.");
+        using (var request = new HttpRequestMessage(HttpMethod.Put, "/api/mind/") { Content = JsonContent.Create(new { provider = "openai", endpoint = mind.Endpoint, model = "scripted" }, options: Json) })
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                await context.Error.WriteLineAsync($"Could not point the server at the scripted mind ({(int)response.StatusCode}); is '{adminUser}' the administrator?");
+                return 1;
+            }
+        }
+
+        var runId = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture);
+        var tokens = new string[users];
+        using (var progress = new ConsoleProgressBar(context, "signing up"))
+        {
+            var done = 0;
+            await Parallel.ForAsync(0, users, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (index, token) =>
+            {
+                tokens[index] = await SignInOrUpAsync(http, $"load-{runId}-{index}", "load test password", token)
+                    ?? throw new InvalidOperationException($"Sign-up of simulated user {index} failed.");
+                progress.Report((double)Interlocked.Increment(ref done) / users);
+            });
+        }
+
+        var cpuBefore = ProcessCpu(serverPid);
+        var results = new TurnResults();
+        var clock = Stopwatch.StartNew();
+        using (var progress = new ConsoleProgressBar(context, "talking"))
+        {
+            var reporter = Task.Run(async () =>
+            {
+                while (clock.Elapsed < duration && !cancellationToken.IsCancellationRequested)
+                {
+                    progress.Report(clock.Elapsed / duration, $"{results.Count} turns, {results.Errors} errors");
+                    await Task.Delay(500, cancellationToken);
+                }
+            }, cancellationToken);
+            await Task.WhenAll(Enumerable.Range(0, users).Select(index => SimulateUserAsync(http, tokens[index], new Random(seed + index), think, duration, clock, firstToken, tokensPerSecond, results, cancellationToken)));
+            progress.Report(1);
+            await reporter;
+        }
+
+        var elapsed = clock.Elapsed;
+        var cpuAfter = ProcessCpu(serverPid);
+        var overheads = results.Overheads();
+        var firstTokenOverheads = results.FirstTokenOverheads();
+        var output = context.Out;
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"users: {users}, duration: {elapsed.TotalSeconds:0} s, think time mean: {think} s, scripted mind: first token {firstToken.TotalMilliseconds} ms, {tokensPerSecond} tokens/s"));
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"turns: {results.Count}, throughput: {results.Count / elapsed.TotalSeconds:0.0} turns/s, errors: {results.Errors}"));
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"first-token overhead ms: p50 {Percentile(firstTokenOverheads, 0.50):0.0}, p99 {Percentile(firstTokenOverheads, 0.99):0.0}"));
+        if (serverPid > 0 && cpuBefore is { } before && cpuAfter is { } after)
+        {
+            var cpuSeconds = after - before;
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"server CPU: {cpuSeconds:0.0} s over {elapsed.TotalSeconds:0} s = {cpuSeconds / elapsed.TotalSeconds * 100:0}% of one core, {cpuSeconds * 1000 / Math.Max(1, results.Count):0.00} ms per turn"));
+            var rss = ProcessRssBytes(serverPid);
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"server memory: {rss / 1048576.0:0} MiB resident with {users} active companions = {rss / 1024.0 / users:0} KiB per companion (upper bound, includes the runtime)"));
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"p50 overhead ms: {Percentile(overheads, 0.50):0.0}"));
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"p99 overhead ms: {Percentile(overheads, 0.99):0.0}"));
+        return results.Errors == 0 ? 0 : 1;
+    }
+
+    private static async Task SimulateUserAsync(HttpClient http, string token, Random random, double think, TimeSpan duration, Stopwatch clock, TimeSpan firstToken, double tokensPerSecond, TurnResults results, CancellationToken cancellationToken)
+    {
+        // Users arrive spread over the first think interval rather than all at once.
+        await Task.Delay(TimeSpan.FromSeconds(random.NextDouble() * think), cancellationToken);
+        while (clock.Elapsed < duration && !cancellationToken.IsCancellationRequested)
+        {
+            var text = Message(random);
+            var expectedTokens = ScriptedMindServer.Tokenize(ScriptedMindServer.DefaultScript([("user", text)])).Count();
+            var mindTime = firstToken.TotalMilliseconds + (tokensPerSecond > 0 ? (expectedTokens - 1) / tokensPerSecond * 1000 : 0);
+            var started = Stopwatch.GetTimestamp();
+            double? firstTokenAt = null;
+            var ok = false;
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text }, options: Json) };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+                {
+                    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
+                    var eventName = string.Empty;
+                    while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                    {
+                        if (line.StartsWith("event: ", StringComparison.Ordinal))
+                        {
+                            eventName = line[7..];
+                            firstTokenAt ??= eventName == "token" ? Stopwatch.GetElapsedTime(started).TotalMilliseconds : null;
+                        }
+                        else if (eventName == "done" && line.StartsWith("data: ", StringComparison.Ordinal))
+                        {
+                            ok = line.Contains("\"complete\"", StringComparison.Ordinal);
+                        }
+                    }
+                }
+            }
+            catch (HttpRequestException)
+            {
+                ok = false;
+            }
+
+            var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            results.Add(ok, total - mindTime, (firstTokenAt ?? total) - firstToken.TotalMilliseconds);
+            var pause = TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()) * think);
+            var left = duration - clock.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            await Task.Delay(pause < left ? pause : left, cancellationToken);
+        }
+    }
+
+    private static string Message(Random random)
+    {
+        var pool = random.Next(2) == 0 ? English : Korean;
+        var parts = random.Next(1, 4);
+        return string.Join(' ', Enumerable.Range(0, parts).Select(_ => pool[random.Next(pool.Length)]));
+    }
+
+    private static async Task<string?> SignInOrUpAsync(HttpClient http, string username, string password, CancellationToken cancellationToken)
+    {
+        foreach (var path in (string[])["/api/auth/signup", "/api/auth/signin"])
+        {
+            using var response = await http.PostAsJsonAsync(path, new { username, password, session = "token" }, Json, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return (await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken)).GetProperty("token").GetString();
+            }
+        }
+
+        return null;
+    }
+
+    private static double? ProcessCpu(int pid)
+    {
+        if (pid <= 0 || !File.Exists($"/proc/{pid}/stat"))
+        {
+            return null;
+        }
+
+        var fields = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks / 100.0;
+    }
+
+    private static long ProcessRssBytes(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(line => line.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    private static double Percentile(List<double> sorted, double quantile) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
+
+    private sealed class TurnResults
+    {
+        private readonly Lock _gate = new();
+        private readonly List<double> _overheads = [];
+        private readonly List<double> _firstTokenOverheads = [];
+
+        public int Count { get; private set; }
+
+        public int Errors { get; private set; }
+
+        public void Add(bool ok, double overhead, double firstTokenOverhead)
+        {
+            lock (_gate)
+            {
+                Count++;
+                if (!ok)
+                {
+                    Errors++;
+                    return;
+                }
+
+                _overheads.Add(overhead);
+                _firstTokenOverheads.Add(firstTokenOverhead);
+            }
+        }
+
+        public List<double> Overheads()
+        {
+            lock (_gate)
+            {
+                return [.. _overheads.Order()];
+            }
+        }
+
+        public List<double> FirstTokenOverheads()
+        {
+            lock (_gate)
+            {
+                return [.. _firstTokenOverheads.Order()];
+            }
+        }
+    }
+}
