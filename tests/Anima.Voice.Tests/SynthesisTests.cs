@@ -119,7 +119,7 @@ public sealed class SynthesisTests
             }
         });
         using var client = new HttpClient();
-        var tts = new OpenAiCompatibleTextToSpeech(client, Options(server), new Dictionary<string, string> { ["ko"] = "nova" });
+        var tts = new OpenAiCompatibleTextToSpeech(client, Options(server), new Dictionary<string, string> { ["ko"] = "nova" }) { SendStyleInstructions = true };
         var clip = await tts.SynthesizeToClipAsync("반가워요!", "ko", SpeechStyle.FromFeeling(0.7, 0.8), TestContext.Current.CancellationToken);
 
         Assert.InRange(clip.Samples.Length, 15990, 16010);

@@ -11,7 +11,7 @@ namespace Anima.Voice.Synthesis;
 /// Text-to-speech through any server with OpenAI's <c>POST /v1/audio/speech</c>. With <c>response_format=pcm</c>
 /// (raw 16-bit little-endian mono at <see cref="PcmSampleRate"/>, 24 kHz for OpenAI) the body is streamed and
 /// converted to 16 kHz chunk by chunk; with <c>wav</c> the whole file is read first. The style's rate becomes
-/// <c>speed</c>; the feeling is also described in <c>instructions</c> for servers that take it.
+/// <c>speed</c>; with <see cref="SendStyleInstructions"/> the feeling is also described in <c>instructions</c>.
 /// </summary>
 public sealed class OpenAiCompatibleTextToSpeech : ITextToSpeech
 {
@@ -49,6 +49,12 @@ public sealed class OpenAiCompatibleTextToSpeech : ITextToSpeech
 
     public string ResponseFormat { get; }
 
+    /// <summary>
+    /// Whether to describe the feeling in <c>instructions</c> (OpenAI's gpt-4o-mini-tts reads it; servers with
+    /// strict request validation may reject the field, so it is off unless asked for).
+    /// </summary>
+    public bool SendStyleInstructions { get; init; }
+
     /// <summary>The rate of <c>pcm</c> responses (OpenAI's is 24 kHz).</summary>
     public int PcmSampleRate { get; init; } = 24_000;
 
@@ -68,7 +74,7 @@ public sealed class OpenAiCompatibleTextToSpeech : ITextToSpeech
             Voices.TryGetValue(language ?? string.Empty, out var voice) ? voice : DefaultVoice,
             ResponseFormat,
             Math.Round(style.Rate, 2),
-            Describe(style));
+            SendStyleInstructions ? Describe(style) : null);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);
