@@ -65,6 +65,39 @@ public sealed class VoiceSessionTests
         Assert.Equal(stop.Heard, turns[1].PreviousReplyInterrupted);
     }
 
+    [Fact]
+    public async Task Session_SocketDroppedMidUtterance_StillAnswersTheTurn()
+    {
+        var (session, turns) = await CreateAsync();
+        await using (session)
+        {
+            var user = await NativeEngines.RecognizableEspeak().SynthesizeToClipAsync("hello world hello world", "en", new SpeechStyle(Rate: 0.86), TestContext.Current.CancellationToken);
+            await FeedAsync(session, TestAudio.Concat(TestAudio.Silence(0.3), user.Samples));
+            Assert.Empty(turns);
+            await session.CompleteAsync(TestContext.Current.CancellationToken);
+        }
+
+        var outputs = await DrainAsync(session);
+        var transcript = Assert.Single(outputs.OfType<UserTranscript>());
+        Assert.Equal(EndOfTurnReason.EndOfStream, transcript.Turn.Audio.Reason);
+        Assert.Single(outputs.OfType<ReplyFinished>());
+    }
+
+    [Fact]
+    public async Task Session_SilenceAndNoise_ProduceNoTurn()
+    {
+        var (session, turns) = await CreateAsync();
+        await using (session)
+        {
+            await FeedAsync(session, TestAudio.Concat(TestAudio.Silence(1), TestAudio.WhiteNoise(1, 0.02, 3), TestAudio.Cough(4), TestAudio.Silence(1)));
+            await session.CompleteAsync(TestContext.Current.CancellationToken);
+        }
+
+        var outputs = await DrainAsync(session);
+        Assert.Empty(turns);
+        Assert.DoesNotContain(outputs, output => output is UserTranscript or ReplyAudio);
+    }
+
     private static async Task<(VoiceSession Session, List<VoiceUserTurn> Turns)> CreateAsync()
     {
         NativeEngines.RequireEspeak();

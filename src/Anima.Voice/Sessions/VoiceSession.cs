@@ -36,6 +36,7 @@ public sealed class VoiceSession : IAsyncDisposable
     private bool _replyActive;
     private HeardReply? _interrupted;
     private int _oddByte = -1;
+    private (int Samples, Task<Transcript> Transcription)? _speculative;
 
     /// <param name="detector">The turn detector for this stream (owned by the session).</param>
     /// <param name="language">The user's language hint for transcription ("en", "ko"), or null to let the engine decide.</param>
@@ -115,6 +116,14 @@ public sealed class VoiceSession : IAsyncDisposable
                 case BargeIn:
                     await InterruptAsync(cancellationToken);
                     break;
+                case TentativeEndOfTurn tentative:
+                    // Transcribe during the confirmation silence; EndOfTurn reuses the result when the audio is the same.
+                    _speculative = (tentative.Utterance.Samples.Length, _speechToText.TranscribeAsync(tentative.Utterance, _language, _lifetime.Token));
+                    break;
+                case TurnResumed:
+                    Forget(_speculative);
+                    _speculative = null;
+                    break;
                 case EndOfTurn end:
                     await OnEndOfTurnAsync(end, cancellationToken);
                     break;
@@ -132,9 +141,19 @@ public sealed class VoiceSession : IAsyncDisposable
         }
 
         Transcript transcript;
+        var speculative = _speculative;
+        _speculative = null;
         try
         {
-            transcript = await _speechToText.TranscribeAsync(end.Utterance, _language, cancellationToken);
+            if (speculative is { } guess && guess.Samples == end.Utterance.Samples.Length)
+            {
+                transcript = await guess.Transcription.WaitAsync(cancellationToken);
+            }
+            else
+            {
+                Forget(speculative);
+                transcript = await _speechToText.TranscribeAsync(end.Utterance, _language, cancellationToken);
+            }
         }
         catch (SpeechRecognitionException exception)
         {
@@ -165,6 +184,12 @@ public sealed class VoiceSession : IAsyncDisposable
         _interrupted = null;
         await _outputs.Writer.WriteAsync(new UserTranscript(turn), cancellationToken);
         StartReply(turn, decidedAt, transcribed, end);
+    }
+
+    /// <summary>Drops a speculative transcription whose audio changed; its failure, if any, is of no interest.</summary>
+    private static void Forget((int Samples, Task<Transcript> Transcription)? speculative)
+    {
+        speculative?.Transcription.ContinueWith(task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     private bool IsReplying
