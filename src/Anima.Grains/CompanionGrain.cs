@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Anima.Abstractions;
 using Anima.Core.Conversation;
+using Anima.Core.Memory;
 using Anima.Core.Mind;
 using Anima.Core.Persona;
 using Anima.Core.Prompting;
@@ -22,12 +23,15 @@ public sealed partial class CompanionGrain(
     IMind mind,
     PromptComposer composer,
     IEnumerable<IMessagePerceiver> perceivers,
+    IEnumerable<IConversationMemory> memories,
     IOptions<CompanionOptions> options,
     TimeProvider timeProvider,
     ILogger<CompanionGrain> logger) : Grain, ICompanionGrain
 {
     private readonly CompanionOptions _options = options.Value;
     private readonly IMessagePerceiver? _perceiver = perceivers.FirstOrDefault();
+    private readonly IConversationMemory? _memory = memories.FirstOrDefault();
+    private IGrainTimer? _idleTimer;
     private readonly List<ConversationTurn> _recent = [];
     private int _turnCount;
 
@@ -76,6 +80,7 @@ public sealed partial class CompanionGrain(
 
         if (mind.Client is not { } client)
         {
+            await RememberAsync(userTurn);
             LogNoMind(logger, UserId);
             yield return new ReplyEvent(ReplyEventKind.Error, "No mind is connected, so I can't answer yet. Your message is saved.", ErrorCode: ReplyErrorCodes.MindUnavailable);
             yield break;
@@ -108,10 +113,20 @@ public sealed partial class CompanionGrain(
         var context = new TurnContext(UserId, text, language, state.State.Profile, state.State.Settings, emotion, timeProvider.GetUtcNow());
         var history = _recent.Take(_recent.Count - 1).ToList();
         var messages = await composer.ComposeAsync(context, history, instruction, _turnCount, _options.HistoryTokenBudget, reply.Token);
+
+        // Remembered after recall, so the message does not recall itself.
+        await RememberAsync(userTurn);
         await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Token))
         {
             yield return replyEvent;
         }
+
+        if (_lastStoredReply is { Text.Length: > 0 } storedReply)
+        {
+            await RememberAsync(storedReply);
+        }
+
+        ScheduleConsolidation();
     }
 
     public async IAsyncEnumerable<ReplyEvent> BeginAsync(string language, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -291,6 +306,59 @@ public sealed partial class CompanionGrain(
         }
     }
 
+    private async Task RememberAsync(ConversationTurn turn)
+    {
+        if (_memory is null)
+        {
+            return;
+        }
+
+        var index = _recent.FindIndex(recent => recent.Id == turn.Id);
+        var previous = index > 0 ? _recent[index - 1] : null;
+        await _memory.RememberAsync(UserId, turn, previous, CancellationToken.None);
+    }
+
+    /// <summary>(Re)starts the idle clock: when nothing is said for a while, the conversation's memories are consolidated.</summary>
+    private void ScheduleConsolidation()
+    {
+        if (_memory is null)
+        {
+            return;
+        }
+
+        _idleTimer?.Dispose();
+        _idleTimer = this.RegisterGrainTimer(ConsolidateAsync, new GrainTimerCreationOptions(_options.ConsolidateAfterIdle, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task ConsolidateAsync(CancellationToken cancellationToken)
+    {
+        // A one-shot timer (no period): it is not disposed here, which would cancel this very callback;
+        // a new turn replaces it (and cancels a consolidation still running, which is retried later).
+        if (_memory is null || mind.Client is not { } client || _activeReply is not null)
+        {
+            return;
+        }
+
+        var turns = _recent.Where(turn => turn.Id > state.State.ConsolidatedThroughTurnId && turn.Text.Length > 0).ToList();
+        if (turns.Count == 0)
+        {
+            return;
+        }
+
+        var outcome = await _memory.ConsolidateAsync(UserId, turns, client, cancellationToken);
+        if (outcome.Error is null)
+        {
+            state.State.ConsolidatedThroughTurnId = turns[^1].Id;
+            await state.WriteStateAsync(cancellationToken);
+            LogConsolidated(logger, UserId, outcome.Added, outcome.Merged, outcome.Retired);
+        }
+        else
+        {
+            // Nothing was stored; the same turns are tried again after the next quiet spell.
+            LogConsolidationFailed(logger, UserId);
+        }
+    }
+
     private void Remember(ConversationTurn turn)
     {
         _recent.Add(turn);
@@ -341,6 +409,12 @@ public sealed partial class CompanionGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the mind's name choice was not usable; will try again next turn.")]
     private static partial void LogNamingFailed(ILogger logger, string userId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Companion {UserId}: memories consolidated ({Added} added, {Merged} merged, {Retired} retired).")]
+    private static partial void LogConsolidated(ILogger logger, string userId, int added, int merged, int retired);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the mind's memory extraction was unusable; nothing was stored.")]
+    private static partial void LogConsolidationFailed(ILogger logger, string userId);
 
     /// <summary>Clears the busy guard when a reply ends, however it ends.</summary>
     private readonly struct ActiveReply(CompanionGrain grain, CancellationTokenSource source) : IDisposable

@@ -32,6 +32,9 @@ public sealed class CompanionOptions
     [Range(1, 10)]
     public int NameAfterUserTurns { get; set; } = 2;
 
+    /// <summary>How long a conversation must be quiet before its memories are consolidated (default 10 minutes).</summary>
+    public TimeSpan ConsolidateAfterIdle { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The most tokens one reply may have (16..8,192; default 1,024).</summary>
     [Range(16, 8_192)]
     public int MaximumReplyTokens { get; set; } = 1_024;

@@ -18,4 +18,8 @@ public sealed class CompanionState
     /// <summary>User messages answered during the first meeting, before the companion named itself.</summary>
     [Id(2)]
     public int FirstMeetingUserTurns { get; set; }
+
+    /// <summary>The newest turn that long-term memory has consolidated.</summary>
+    [Id(3)]
+    public long ConsolidatedThroughTurnId { get; set; }
 }

@@ -30,7 +30,10 @@ public static class MemoryExport
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(timeProvider);
         MemoryValidation.ValidateUserId(userId);
-        await using var writer = new Utf8JsonWriter(destination, new JsonWriterOptions { Indented = true });
+        // The writer fills a buffer that is copied out asynchronously: JsonSerializer flushes a stream-backed
+        // writer synchronously, which servers (Kestrel) forbid on response bodies.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(128 * 1024);
+        await using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true });
         writer.WriteStartObject();
         writer.WriteString("format", MemoryExportDocument.FormatName);
         writer.WriteNumber("version", MemoryExportDocument.CurrentVersion);
@@ -42,15 +45,19 @@ public static class MemoryExport
         {
             JsonSerializer.Serialize(writer, memory, MemoryJsonContext.Default.Memory);
             count++;
-            if (writer.BytesPending > 64 * 1024)
+            writer.Flush();
+            if (buffer.WrittenCount > 64 * 1024)
             {
-                await writer.FlushAsync(cancellationToken);
+                await destination.WriteAsync(buffer.WrittenMemory, cancellationToken);
+                buffer.ResetWrittenCount();
             }
         }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
-        await writer.FlushAsync(cancellationToken);
+        writer.Flush();
+        await destination.WriteAsync(buffer.WrittenMemory, cancellationToken);
+        await destination.FlushAsync(cancellationToken);
         return count;
     }
 

@@ -54,6 +54,11 @@ public sealed class AnimaTestHost : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("ANIMA_TEST_LOGS") == "1")
+        {
+            builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         builder.AddAnima();
         _app = builder.Build();

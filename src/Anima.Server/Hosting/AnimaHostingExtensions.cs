@@ -5,6 +5,7 @@ using Anima.Core.Prompting;
 using Anima.Grains;
 using Anima.Server.Accounts;
 using Anima.Server.Companion;
+using Anima.Server.Memory;
 using Anima.Server.Mind;
 using Anima.Storage;
 using Microsoft.AspNetCore.Diagnostics;
@@ -39,6 +40,17 @@ public static class AnimaHostingExtensions
         services.AddSingleton(new Anima.Perception.Mood.MoodTracker());
         services.AddSingleton<ITurnContextProvider, Perception.MoodContextProvider>();
         services.AddHostedService<Perception.PerceptionWarmup>();
+        services.AddSingleton<Anima.Memory.Storage.IMemoryStore>(provider => new Anima.Memory.Storage.SqliteMemoryStore(
+            new Anima.Memory.Storage.SqliteMemoryStoreOptions { DatabasePath = Path.Combine(provider.GetRequiredService<IOptions<AnimaOptions>>().Value.DataDirectory, "memory.db") },
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<Anima.Memory.Storage.SqliteMemoryStore>>()));
+        services.AddHostedService<Memory.MemoryStoreLifetime>();
+        services.AddSingleton(provider => new Anima.Memory.Recall.MemoryRecall(
+            provider.GetRequiredService<Anima.Memory.Storage.IMemoryStore>(),
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetService<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>>()));
+        services.AddSingleton<Anima.Core.Memory.IConversationMemory, Memory.ConversationMemory>();
+        services.AddSingleton<ITurnContextProvider, Memory.MemoryContextProvider>();
         services.AddSingleton<Anima.Core.Policy.HonestyContextProvider>();
         services.AddSingleton<ITurnContextProvider>(provider => provider.GetRequiredService<Anima.Core.Policy.HonestyContextProvider>());
 
@@ -83,6 +95,7 @@ public static class AnimaHostingExtensions
         app.MapAccountsApi();
         app.MapCompanionApi();
         app.MapMindApi();
+        app.MapMemoryApi();
         app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous();
         app.MapGet("/api/presence", async (Anima.Core.Policy.HonestyContextProvider honesty, CancellationToken cancellationToken) =>
             TypedResults.Ok(new { activeConversations = await honesty.CountAsync(cancellationToken), windowMinutes = Anima.Core.Policy.HonestyContextProvider.ActiveWindow.TotalMinutes }))
