@@ -21,6 +21,11 @@ public sealed class PageTests : IAsyncLifetime
         _mind.TokensPerSecond = 40;
         _mind.Script = messages =>
         {
+            if (messages[0].Text.Contains("long-term memory of a companion", StringComparison.Ordinal))
+            {
+                return """{"memories":[{"kind":"preference","text":"The user loves writing letters by hand.","importance":0.7,"confidence":0.9,"eventDate":null,"supersedes":[],"turns":["t1"]}],"reflection":null}""";
+            }
+
             var last = messages.Last(message => message.Role == "user").Text;
             if (last.Contains("Answer with JSON only", StringComparison.Ordinal))
             {
@@ -36,6 +41,7 @@ public sealed class PageTests : IAsyncLifetime
             ["Anima:Mind:Provider"] = "openai",
             ["Anima:Mind:Endpoint"] = _mind.Endpoint,
             ["Anima:Mind:Model"] = "scripted-model",
+            ["Anima:Companion:ConsolidateAfterIdle"] = "00:00:01",
         });
         await _host.StartAsync(TestContext.Current.CancellationToken);
         _playwright = await Playwright.CreateAsync();
@@ -105,7 +111,48 @@ public sealed class PageTests : IAsyncLifetime
         await page.ReloadAsync();
         await Assertions.Expect(page.Locator(".message")).ToHaveCountAsync(5);
         await Assertions.Expect(page.Locator("#companion-name")).ToHaveTextAsync("Sol");
-        await Assertions.Expect(page.Locator(".message.user").Nth(1)).ToHaveTextAsync("I write letters for other people.");
+        await Assertions.Expect(page.Locator(".message.user .bubble").Nth(1)).ToHaveTextAsync("I write letters for other people.");
+    }
+
+    [Fact]
+    public async Task Page_MoodAndMemories_PlotAndEditableList()
+    {
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { Locale = "en-US", ViewportSize = new ViewportSize { Width = 900, Height = 900 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(_host.BaseAddress.ToString());
+        await page.ClickAsync("#tab-signup");
+        await page.FillAsync("#username", "mood-user");
+        await page.FillAsync("#password", "mood user password");
+        await page.ClickAsync("#auth-submit");
+        foreach (var text in new[] { "I love writing letters by hand, it makes me so happy!", "But today I feel tired and a bit sad.", "Thanks for listening, I feel calmer now." })
+        {
+            await page.FillAsync("#message-input", text);
+            await page.PressAsync("#message-input", "Enter");
+            await Assertions.Expect(page.Locator("#send-button")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator(".message.companion").Last).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("thinking"));
+        }
+
+        await page.ClickAsync("#mood-button");
+        await Assertions.Expect(page.Locator("#mood-plot svg circle")).ToHaveCountAsync(3);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, "mood.png") });
+        await page.ClickAsync("[data-close=mood-view]");
+
+        // Consolidation runs after a quiet second; the learned preference appears and can be corrected.
+        await page.ClickAsync("#memories-button");
+        for (var attempt = 0; attempt < 40 && await page.Locator(".memory").CountAsync() == 0; attempt++)
+        {
+            await page.WaitForTimeoutAsync(250);
+            await page.ClickAsync("#memory-search button[type=submit]");
+        }
+
+        await Assertions.Expect(page.Locator(".memory .memory-text").First).ToHaveTextAsync("The user loves writing letters by hand.");
+        await page.ClickAsync(".memory-actions button >> nth=0");
+        await page.FillAsync(".memory textarea", "The user loves writing letters by hand, with a fountain pen.");
+        await page.ClickAsync(".memory-actions button.primary");
+        await Assertions.Expect(page.Locator(".memory .memory-text").First).ToHaveTextAsync("The user loves writing letters by hand, with a fountain pen.");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, "memories.png") });
+        await page.ClickAsync(".memory-actions button >> nth=1");
+        await Assertions.Expect(page.Locator(".memory")).ToHaveCountAsync(0);
     }
 
     [Fact]

@@ -17,6 +17,9 @@
       connected: 'connected', notConnected: 'no mind', named: name => `Your companion chose the name ${name}.`,
       you: 'You', networkError: 'Could not reach Anima. Is it still running?', tooLong: n => `The message is too long (${n} characters; the limit is 16,000).`,
       valence: 'valence', arousal: 'arousal', adminOnly: 'Only the administrator (the first account) can change the mind.',
+      memories: 'Memories', memoriesTitle: 'What Anima knows about me', memoriesText: "Everything your companion has learned about you. Correct anything that is wrong; delete anything you'd rather it forgot — deleted means gone.",
+      searchMemories: 'Search memories…', search: 'Search', memoriesEmpty: 'Nothing here yet.', export: 'Export all (JSON)', deleteAll: 'Delete all memories',
+      edit: 'Correct', remove: 'Delete', save: 'Save', confirmDeleteAll: 'Delete everything Anima remembers about you? This cannot be undone.',
       errors: {
         'mind-unavailable': "No mind is connected, so I can't answer yet. Your message is saved.",
         'mind-failed': 'The mind failed while answering. Your message is saved; try again.',
@@ -37,6 +40,9 @@
       connected: '연결됨', notConnected: '모델 없음', named: name => `동반자가 스스로 ${name}(이)라는 이름을 지었어요.`,
       you: '나', networkError: 'Anima에 연결할 수 없어요. 실행 중인지 확인해 주세요.', tooLong: n => `메시지가 너무 길어요 (${n}자, 최대 16,000자).`,
       valence: '긍정도', arousal: '각성도', adminOnly: '관리자(첫 번째 계정)만 언어 모델을 바꿀 수 있어요.',
+      memories: '기억', memoriesTitle: 'Anima가 나에 대해 아는 것', memoriesText: '동반자가 당신에 대해 알게 된 모든 것이에요. 틀린 것은 고치고, 잊었으면 하는 것은 지우세요. 지우면 정말 사라져요.',
+      searchMemories: '기억 검색…', search: '검색', memoriesEmpty: '아직 아무것도 없어요.', export: '모두 내보내기 (JSON)', deleteAll: '모든 기억 지우기',
+      edit: '고치기', remove: '지우기', save: '저장', confirmDeleteAll: 'Anima가 기억하는 모든 것을 지울까요? 되돌릴 수 없어요.',
       errors: {
         'mind-unavailable': '연결된 언어 모델이 없어서 아직 답할 수 없어요. 메시지는 저장됐어요.',
         'mind-failed': '언어 모델이 답하는 중에 실패했어요. 메시지는 저장됐어요. 다시 시도해 주세요.',
@@ -87,13 +93,13 @@
 
   function showAuth() {
     show('auth-view', true); show('chat-view', false); show('mood-view', false); show('settings-view', false);
-    ['signout-button', 'settings-button', 'mood-button', 'mind-badge'].forEach(id => show(id, false));
+    ['signout-button', 'settings-button', 'mood-button', 'memories-button', 'mind-badge', 'memories-view'].forEach(id => show(id, false));
     $('companion-name').textContent = 'Anima';
   }
 
   async function showChat() {
     show('auth-view', false); show('chat-view', true);
-    ['signout-button', 'settings-button', 'mood-button'].forEach(id => show(id, true));
+    ['signout-button', 'settings-button', 'mood-button', 'memories-button'].forEach(id => show(id, true));
     $('messages').innerHTML = '';
     state.oldestId = null;
     await refreshCompanion();
@@ -296,6 +302,53 @@
     </svg><p class="legend"><span class="swatch valence"></span>${t('valence')} <span class="swatch arousal"></span>${t('arousal')}</p>`;
   }
 
+  // ---- memories ----
+  async function showMemories() {
+    show('memories-view', true);
+    const query = $('memory-query').value.trim(), kind = $('memory-kind').value;
+    const params = new URLSearchParams({ limit: '100' });
+    if (query) params.set('q', query);
+    if (kind) params.set('kind', kind);
+    const response = await api('/api/memories/?' + params);
+    const list = $('memory-list');
+    list.innerHTML = '';
+    if (!response.ok) { list.textContent = await problemText(response); return; }
+    const page = await response.json();
+    show('memory-empty', page.items.length === 0);
+    page.items.forEach(memory => list.appendChild(memoryItem(memory)));
+  }
+
+  function memoryItem(memory) {
+    const li = document.createElement('li');
+    li.className = 'memory' + (memory.isRetired ? ' retired' : '');
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    meta.textContent = [memory.kind, new Date(memory.eventDate || memory.createdAt).toLocaleDateString(lang)].join(' · ');
+    const text = document.createElement('div');
+    text.className = 'memory-text';
+    text.textContent = memory.text;
+    const actions = document.createElement('div');
+    actions.className = 'memory-actions';
+    const edit = document.createElement('button'); edit.className = 'ghost'; edit.textContent = t('edit');
+    const remove = document.createElement('button'); remove.className = 'ghost'; remove.textContent = t('remove');
+    edit.addEventListener('click', () => {
+      const input = document.createElement('textarea'); input.value = memory.text; input.maxLength = 8000;
+      const save = document.createElement('button'); save.className = 'primary'; save.textContent = t('save');
+      text.replaceWith(input); edit.replaceWith(save);
+      save.addEventListener('click', async () => {
+        const response = await api('/api/memories/' + memory.id, { method: 'PUT', body: JSON.stringify({ text: input.value }) });
+        if (response.ok) li.replaceWith(memoryItem(await response.json())); else alert(await problemText(response));
+      });
+    });
+    remove.addEventListener('click', async () => {
+      const response = await api('/api/memories/' + memory.id, { method: 'DELETE' });
+      if (response.ok) li.remove();
+    });
+    actions.append(edit, remove);
+    li.append(meta, text, actions);
+    return li;
+  }
+
   async function showSettings() {
     show('settings-view', true);
     const response = await api('/api/mind/');
@@ -350,6 +403,13 @@
     stream('/api/companion/begin', { language: button.dataset.begin }, null);
   }));
   $('mood-button').addEventListener('click', showMood);
+  $('memories-button').addEventListener('click', showMemories);
+  $('memory-search').addEventListener('submit', e => { e.preventDefault(); showMemories(); });
+  $('memory-delete-all').addEventListener('click', async () => {
+    if (!confirm(t('confirmDeleteAll'))) return;
+    await api('/api/memories/', { method: 'DELETE' });
+    showMemories();
+  });
   $('settings-button').addEventListener('click', showSettings);
   document.querySelectorAll('[data-close]').forEach(button => button.addEventListener('click', () => show(button.dataset.close, false)));
   $('perception-toggle').addEventListener('change', async e => {
