@@ -6,6 +6,7 @@ using Anima.Grains;
 using Anima.Server.Accounts;
 using Anima.Server.Companion;
 using Anima.Server.Memory;
+using Anima.Server.Voice;
 using Anima.Server.Mind;
 using Anima.Storage;
 using Microsoft.AspNetCore.Diagnostics;
@@ -51,6 +52,7 @@ public static class AnimaHostingExtensions
             provider.GetService<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>>()));
         services.AddSingleton<Anima.Core.Memory.IConversationMemory, Memory.ConversationMemory>();
         services.AddSingleton<ITurnContextProvider, Memory.MemoryContextProvider>();
+        services.AddSingleton<Voice.VoiceEngines>();
         services.AddSingleton<Anima.Core.Policy.HonestyContextProvider>();
         services.AddSingleton<ITurnContextProvider>(provider => provider.GetRequiredService<Anima.Core.Policy.HonestyContextProvider>());
 
@@ -90,12 +92,14 @@ public static class AnimaHostingExtensions
         app.UseStatusCodePages();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapAccountsApi();
         app.MapCompanionApi();
         app.MapMindApi();
         app.MapMemoryApi();
+        app.MapVoiceApi();
         app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous();
         app.MapGet("/api/presence", async (Anima.Core.Policy.HonestyContextProvider honesty, CancellationToken cancellationToken) =>
             TypedResults.Ok(new { activeConversations = await honesty.CountAsync(cancellationToken), windowMinutes = Anima.Core.Policy.HonestyContextProvider.ActiveWindow.TotalMinutes }))

@@ -1,0 +1,214 @@
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Anima.Abstractions;
+using Anima.Server.Accounts;
+using Anima.Server.Hosting;
+using Anima.Voice.Activity;
+using Anima.Voice.OpenAi;
+using Anima.Voice.Recognition;
+using Anima.Voice.Sessions;
+using Anima.Voice.Synthesis;
+using Anima.Voice.Turns;
+using Microsoft.Extensions.Options;
+
+namespace Anima.Server.Voice;
+
+/// <summary>
+/// Voice over a WebSocket (<c>/api/voice?language=en</c>): the client streams 16 kHz mono PCM16 as binary
+/// frames; the server detects speech and the end of the turn, transcribes it, runs the turn through the
+/// user's companion grain, and streams the reply back sentence by sentence as binary PCM16 frames, with
+/// JSON text frames for events (<c>speech-started</c>, <c>transcript</c>, <c>sentence</c>, <c>reply-finished</c>,
+/// <c>stop-playback</c>, <c>warning</c>, <c>error</c>). Talking over the reply stops it (barge-in).
+/// </summary>
+public static class VoiceApi
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static IEndpointRouteBuilder MapVoiceApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.Map("/api/voice", HandleAsync).RequireAuthorization();
+        return endpoints;
+    }
+
+    private static async Task HandleAsync(HttpContext context, IGrainFactory grains, VoiceEngines engines, string? language)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await AccountsApi.Problem(StatusCodes.Status400BadRequest, "WebSocket required", "Connect to /api/voice with a WebSocket and send 16 kHz mono 16-bit PCM as binary frames.", "websocket-required").ExecuteAsync(context);
+            return;
+        }
+
+        if (language is not null and not ("en" or "ko"))
+        {
+            await AccountsApi.Problem(StatusCodes.Status400BadRequest, "Unsupported language", "language must be 'en' or 'ko'.", "unsupported-language").ExecuteAsync(context);
+            return;
+        }
+
+        var companion = grains.GetGrain<ICompanionGrain>(context.User.UserId());
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var cancellationToken = context.RequestAborted;
+        VoiceSession session;
+        try
+        {
+            session = await engines.CreateSessionAsync(companion, language ?? "en", cancellationToken);
+        }
+        catch (Exception exception) when (exception is DllNotFoundException or InvalidOperationException or IOException)
+        {
+            await SendJsonAsync(socket, new { type = "error", message = "Voice is not available on this server: " + exception.Message }, cancellationToken);
+            await socket.CloseAsync(WebSocketCloseStatus.InternalServerError, "voice unavailable", cancellationToken);
+            return;
+        }
+
+        await using (session)
+        {
+            var sender = SendOutputsAsync(socket, session, companion, cancellationToken);
+            var buffer = new byte[16 * 1024];
+            try
+            {
+                while (socket.State == WebSocketState.Open)
+                {
+                    var result = await socket.ReceiveAsync(buffer, cancellationToken);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
+
+                    if (result.MessageType == WebSocketMessageType.Binary && result.Count > 0)
+                    {
+                        await session.WriteAudioAsync(buffer.AsMemory(0, result.Count), cancellationToken);
+                    }
+                }
+
+                // The user hung up or stopped sending: finish the turn that was in progress, so no words are lost.
+                await session.CompleteAsync(CancellationToken.None);
+            }
+            catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
+            {
+                // A dropped connection mid-utterance: what was said is still transcribed and answered (and stored).
+                await session.CompleteAsync(CancellationToken.None);
+            }
+
+            await session.DisposeAsync();
+            await sender;
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+            }
+        }
+    }
+
+    private static async Task SendOutputsAsync(WebSocket socket, VoiceSession session, ICompanionGrain companion, CancellationToken cancellationToken)
+    {
+        await foreach (var output in session.Outputs.ReadAllAsync(CancellationToken.None))
+        {
+            if (socket.State != WebSocketState.Open)
+            {
+                continue;
+            }
+
+            try
+            {
+                switch (output)
+                {
+                    case ReplyAudio audio:
+                        await socket.SendAsync(audio.Pcm16, WebSocketMessageType.Binary, true, cancellationToken);
+                        break;
+                    case UserSpeechStarted:
+                        await SendJsonAsync(socket, new { type = "speech-started" }, cancellationToken);
+                        break;
+                    case UserTranscript transcript:
+                        await SendJsonAsync(socket, new { type = "transcript", text = transcript.Turn.Transcript, emotion = transcript.Turn.Emotion?.Label }, cancellationToken);
+                        break;
+                    case ReplySentence sentence:
+                        await SendJsonAsync(socket, new { type = "sentence", text = sentence.Text }, cancellationToken);
+                        break;
+                    case ReplyFinished finished:
+                        await SendJsonAsync(socket, new
+                        {
+                            type = "reply-finished",
+                            text = finished.Text,
+                            timingsMs = new
+                            {
+                                endOfTurn = finished.Timings.EndOfTurnWait.TotalMilliseconds,
+                                transcription = finished.Timings.Transcription.TotalMilliseconds,
+                                mindFirstText = finished.Timings.MindFirstText.TotalMilliseconds,
+                                firstSentence = finished.Timings.FirstSentence.TotalMilliseconds,
+                                firstAudio = finished.Timings.FirstAudio.TotalMilliseconds,
+                            },
+                        }, cancellationToken);
+                        break;
+                    case StopPlayback stop:
+                        await companion.StopAsync(CancellationToken.None);
+                        await SendJsonAsync(socket, new { type = "stop-playback", heard = stop.Heard.Text }, cancellationToken);
+                        break;
+                    case BackchannelIgnored:
+                        await SendJsonAsync(socket, new { type = "backchannel" }, cancellationToken);
+                        break;
+                    case AudioWarning warning:
+                        await SendJsonAsync(socket, new { type = "warning", message = warning.Message }, cancellationToken);
+                        break;
+                    case VoiceSessionError error:
+                        await SendJsonAsync(socket, new { type = "error", message = error.Message }, cancellationToken);
+                        break;
+                }
+            }
+            catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
+            {
+                // The client went away; keep draining so the session can finish storing the turn.
+            }
+        }
+    }
+
+    private static Task SendJsonAsync(WebSocket socket, object message, CancellationToken cancellationToken) =>
+        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, Json), WebSocketMessageType.Text, true, cancellationToken);
+}
+
+/// <summary>The voice engines, created once on first use: Silero VAD (energy fallback), speech-to-text and espeak-ng.</summary>
+public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactory httpClientFactory, IConfiguration configuration) : IDisposable
+{
+    private readonly Lazy<ISpeechToText> _speechToText = new(() => CreateSpeechToText(configuration, httpClientFactory));
+    private readonly Lazy<ITextToSpeech> _textToSpeech = new(() => new EspeakTextToSpeech());
+
+    public async Task<VoiceSession> CreateSessionAsync(ICompanionGrain companion, string language, CancellationToken cancellationToken)
+    {
+        var vad = await VoiceActivityDetectorFactory.CreateAsync(
+            new VoiceActivityOptions { ModelPath = configuration["Anima:Voice:VadModelPath"] ?? Path.Combine(anima.Value.DataDirectory, "models", "silero_vad.onnx") },
+            httpClientFactory.CreateClient(nameof(VoiceEngines)),
+            cancellationToken);
+        var detector = new VoiceTurnDetector(vad.Detector);
+        return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, token), language: language);
+    }
+
+    private static VoiceReplyPlan Reply(ICompanionGrain companion, VoiceUserTurn turn, string language, CancellationToken cancellationToken) =>
+        new(ReplyTextAsync(companion, turn.Transcript, cancellationToken), SpeechStyle.FromFeeling(0.3, 0.5), language);
+
+    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, string transcript, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var replyEvent in companion.SendAsync(transcript, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
+        {
+            if (replyEvent.Kind == ReplyEventKind.Token && replyEvent.Text is { Length: > 0 } text)
+            {
+                yield return text;
+            }
+        }
+    }
+
+    private static ISpeechToText CreateSpeechToText(IConfiguration configuration, IHttpClientFactory httpClientFactory) =>
+        configuration["Anima:Voice:SpeechToTextEndpoint"] is { Length: > 0 } endpoint
+            ? new OpenAiCompatibleSpeechToText(httpClientFactory.CreateClient(nameof(VoiceEngines)), new OpenAiCompatibleOptions { BaseAddress = new Uri(endpoint), Model = configuration["Anima:Voice:SpeechToTextModel"] ?? "whisper-1", ApiKey = configuration["Anima:Voice:ApiKey"] })
+            : new PocketSphinxSpeechToText();
+
+    public void Dispose()
+    {
+        if (_speechToText.IsValueCreated && _speechToText.Value is IDisposable speech)
+        {
+            speech.Dispose();
+        }
+
+        if (_textToSpeech.IsValueCreated && _textToSpeech.Value is IDisposable synthesis)
+        {
+            synthesis.Dispose();
+        }
+    }
+}
