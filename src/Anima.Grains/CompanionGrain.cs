@@ -223,7 +223,9 @@ public sealed partial class CompanionGrain(
         string? errorCode = null;
         using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         watchdog.CancelAfter(_options.FirstTokenTimeout);
-        var chatOptions = new ChatOptions { MaxOutputTokens = _options.MaximumReplyTokens, Temperature = 0.8f };
+        // The conversation id lets a mind that keeps state per conversation (the in-process engine's KV
+        // cache) reuse what it already computed, so a new turn only processes its new tokens.
+        var chatOptions = new ChatOptions { MaxOutputTokens = _options.MaximumReplyTokens, Temperature = 0.8f, ConversationId = UserId };
         try
         {
             await using var updates = client.GetStreamingResponseAsync(messages, chatOptions, watchdog.Token).GetAsyncEnumerator(watchdog.Token);

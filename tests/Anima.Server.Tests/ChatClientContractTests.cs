@@ -3,6 +3,7 @@ using Anima.Server.Mind;
 using Anima.Storage;
 using Anima.Testing;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -33,7 +34,7 @@ public abstract class ChatClientContractTests : IAsyncLifetime
             Options.Create(options!),
             new SqliteAccountStore(new SqliteDatabase(Path.Combine(_directory, "anima.db"))),
             services.GetRequiredService<IHttpClientFactory>(),
-            [],
+            LocalSources,
             NullLoggerFactory.Instance,
             NullLogger<MindManager>.Instance);
         Status = await manager.RefreshAsync(TestContext.Current.CancellationToken);
@@ -42,6 +43,9 @@ public abstract class ChatClientContractTests : IAsyncLifetime
     }
 
     protected virtual string SkipReason => "The provider is not available.";
+
+    /// <summary>In-process minds offered to the manager (the local GGUF engine).</summary>
+    protected virtual IEnumerable<ILocalMindSource> LocalSources => [];
 
     public virtual ValueTask DisposeAsync()
     {
@@ -202,4 +206,29 @@ public sealed class AnthropicLiveContractTests : ChatClientContractTests
         Task.FromResult(Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY") is { Length: > 0 }
             ? new MindOptions { Provider = MindProviders.Anthropic, Model = Environment.GetEnvironmentVariable("ANIMA_TEST_ANTHROPIC_MODEL") }
             : null);
+}
+
+/// <summary>The in-process GGUF engine, on the real stories260K model converted from llama2.c's format.</summary>
+public sealed class LocalGgufContractTests : ChatClientContractTests
+{
+    private string? _model;
+
+    protected override string SkipReason => "../shared/data/llama2c-stories260K is not present.";
+
+    protected override IEnumerable<ILocalMindSource> LocalSources =>
+        _model is null ? [] : [new LocalGgufMindSource(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Anima:Mind:LocalModelPath"] = _model }).Build())];
+
+    protected override Task<MindOptions?> CreateOptionsAsync()
+    {
+        var directory = SharedData.Root is null ? null : Path.Combine(SharedData.Root, "llama2c-stories260K");
+        if (directory is null || !System.IO.Directory.Exists(directory))
+        {
+            return Task.FromResult<MindOptions?>(null);
+        }
+
+        _model = Path.Combine(Path.GetTempPath(), $"anima-stories-{Guid.NewGuid():N}.gguf");
+        Anima.Llm.Conversion.Llama2cConverter.Convert(Path.Combine(directory, "stories260K.bin"), Path.Combine(directory, "tok512.bin"), _model);
+        return Task.FromResult<MindOptions?>(new MindOptions { Provider = MindProviders.Local });
+    }
 }

@@ -58,6 +58,7 @@ public static class AnimaHostingExtensions
 
         // The mind.
         services.AddHttpClient();
+        services.AddSingleton<ILocalMindSource, LocalGgufMindSource>();
         services.AddSingleton<MindManager>();
         services.AddSingleton<IMind>(provider => provider.GetRequiredService<MindManager>());
         services.AddHostedService<MindStartup>();
