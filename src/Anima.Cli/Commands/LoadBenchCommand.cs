@@ -118,6 +118,8 @@ public sealed class LoadBenchCommand : ICliCommand
         var output = context.Out;
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"users: {users}, duration: {elapsed.TotalSeconds:0} s, think time mean: {think} s, scripted mind: first token {firstToken.TotalMilliseconds} ms, {tokensPerSecond} tokens/s"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"turns: {results.Count}, throughput: {results.Count / elapsed.TotalSeconds:0.0} turns/s, errors: {results.Errors}"));
+        var warm = results.WarmOverheads();
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"turn overhead after each user's first turn ms: p50 {Percentile(warm, 0.50):0.0}, p99 {Percentile(warm, 0.99):0.0}"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"first-token overhead ms: p50 {Percentile(firstTokenOverheads, 0.50):0.0}, p99 {Percentile(firstTokenOverheads, 0.99):0.0}"));
         if (serverPid > 0 && cpuBefore is { } before && cpuAfter is { } after)
         {
@@ -136,6 +138,7 @@ public sealed class LoadBenchCommand : ICliCommand
     {
         // Users arrive spread over the first think interval rather than all at once.
         await Task.Delay(TimeSpan.FromSeconds(random.NextDouble() * think), cancellationToken);
+        var first = true;
         while (clock.Elapsed < duration && !cancellationToken.IsCancellationRequested)
         {
             var text = Message(random);
@@ -173,7 +176,8 @@ public sealed class LoadBenchCommand : ICliCommand
             }
 
             var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            results.Add(ok, total - mindTime, (firstTokenAt ?? total) - firstToken.TotalMilliseconds);
+            results.Add(ok, total - mindTime, (firstTokenAt ?? total) - firstToken.TotalMilliseconds, first);
+            first = false;
             var pause = TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()) * think);
             var left = duration - clock.Elapsed;
             if (left <= TimeSpan.Zero)
@@ -232,12 +236,13 @@ public sealed class LoadBenchCommand : ICliCommand
         private readonly Lock _gate = new();
         private readonly List<double> _overheads = [];
         private readonly List<double> _firstTokenOverheads = [];
+        private readonly List<double> _warmOverheads = [];
 
         public int Count { get; private set; }
 
         public int Errors { get; private set; }
 
-        public void Add(bool ok, double overhead, double firstTokenOverhead)
+        public void Add(bool ok, double overhead, double firstTokenOverhead, bool firstTurnOfUser)
         {
             lock (_gate)
             {
@@ -250,6 +255,10 @@ public sealed class LoadBenchCommand : ICliCommand
 
                 _overheads.Add(overhead);
                 _firstTokenOverheads.Add(firstTokenOverhead);
+                if (!firstTurnOfUser)
+                {
+                    _warmOverheads.Add(overhead);
+                }
             }
         }
 
@@ -258,6 +267,15 @@ public sealed class LoadBenchCommand : ICliCommand
             lock (_gate)
             {
                 return [.. _overheads.Order()];
+            }
+        }
+
+        /// <summary>Overheads of turns after each user's first (whose companion grain is already active).</summary>
+        public List<double> WarmOverheads()
+        {
+            lock (_gate)
+            {
+                return [.. _warmOverheads.Order()];
             }
         }
 
