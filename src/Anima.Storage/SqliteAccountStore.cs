@@ -10,7 +10,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(username);
         ArgumentException.ThrowIfNullOrWhiteSpace(passwordHash);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         var id = Guid.CreateVersion7(createdAt).ToString("N");
         command.CommandText = """
@@ -40,7 +40,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
 
     public async Task CreateSessionAsync(string tokenHash, string userId, string kind, DateTimeOffset createdAt, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             DELETE FROM sessions WHERE expires_at < $created;
@@ -70,7 +70,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
 
     public async Task DeleteSessionAsync(string tokenHash, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM sessions WHERE token_hash = $hash;";
         command.Parameters.AddWithValue("$hash", tokenHash);
@@ -88,7 +88,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
 
     public async Task SetSettingAsync(string key, string? value, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = value is null
             ? "DELETE FROM settings WHERE key = $key;"

@@ -12,7 +12,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(text);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO turns (user_id, id, role, text, created_at, status, emotion, valence, arousal)
@@ -34,7 +34,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
     public async Task UpdateAsync(string userId, long turnId, string text, TurnStatus status, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE turns SET text = $text, status = $status WHERE user_id = $user AND id = $id;";
         command.Parameters.AddWithValue("$user", userId);
@@ -128,7 +128,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
     public async Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE turns SET status = $interrupted WHERE user_id = $user AND status = $streaming;";
         command.Parameters.AddWithValue("$user", userId);

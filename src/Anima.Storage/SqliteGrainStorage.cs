@@ -41,7 +41,7 @@ public sealed class SqliteGrainStorage(SqliteDatabase database) : IGrainStorage
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var data = JsonSerializer.Serialize(grainState.State, SerializerOptions);
-        await using var connection = await database.OpenAsync();
+        await using var connection = await database.OpenForWriteAsync();
         await using var command = connection.CreateCommand();
         if (grainState.ETag is null)
         {
@@ -68,7 +68,7 @@ public sealed class SqliteGrainStorage(SqliteDatabase database) : IGrainStorage
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        await using var connection = await database.OpenAsync();
+        await using var connection = await database.OpenForWriteAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM grain_state WHERE grain_id = $grain AND state_name = $state;";
         command.Parameters.AddWithValue("$grain", grainId.ToString());
