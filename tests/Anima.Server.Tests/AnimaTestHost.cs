@@ -37,6 +37,24 @@ public sealed class AnimaTestHost : IAsyncDisposable
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
 
+    /// <summary>Settings that connect the server to a scripted mind, plus any extra settings.</summary>
+    public static Dictionary<string, string?> MindSettings(Anima.Testing.ScriptedMindServer mind, string model = "scripted", params (string Key, string Value)[] extra)
+    {
+        ArgumentNullException.ThrowIfNull(mind);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Anima:Mind:Provider"] = "openai",
+            ["Anima:Mind:Endpoint"] = mind.Endpoint,
+            ["Anima:Mind:Model"] = model,
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory, WebRootPath = Path.Combine(Anima.Testing.SharedData.RepositoryRoot, "src", "Anima.Server", "wwwroot") });

@@ -14,7 +14,7 @@ public sealed class CliChatTests : IAsyncLifetime
     {
         Environment.SetEnvironmentVariable("ANIMA_CLI_HOME", _cliHome);
         _mind = await ScriptedMindServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        _host = new AnimaTestHost(settings: new Dictionary<string, string?> { ["Anima:Mind:Provider"] = "openai", ["Anima:Mind:Endpoint"] = _mind.Endpoint, ["Anima:Mind:Model"] = "m" });
+        _host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(_mind, "m"));
         await _host.StartAsync(TestContext.Current.CancellationToken);
     }
 

@@ -14,14 +14,7 @@ public sealed class ConversationApiTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _mind = await ScriptedMindServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        _host = new AnimaTestHost(settings: new Dictionary<string, string?>
-        {
-            ["Anima:Mind:Provider"] = "openai",
-            ["Anima:Mind:Endpoint"] = _mind.Endpoint,
-            ["Anima:Mind:Model"] = "scripted",
-            ["Anima:Companion:FirstTokenTimeout"] = "00:00:03",
-            ["Anima:Companion:TokenGapTimeout"] = "00:00:03",
-        });
+        _host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(_mind, "scripted", ("Anima:Companion:FirstTokenTimeout", "00:00:03"), ("Anima:Companion:TokenGapTimeout", "00:00:03")));
         await _host.StartAsync(TestContext.Current.CancellationToken);
     }
 

@@ -21,13 +21,7 @@ public sealed class MemoryInTurnTests : IAsyncLifetime
                 ? """{"memories":[{"kind":"event","text":"The user has a job interview at the aquarium on Friday.","importance":0.9,"confidence":0.9,"eventDate":null,"supersedes":[],"turns":["t1"]}],"reflection":"They trusted me with something that makes them nervous."}"""
                 : ScriptedMindServer.DefaultScript(messages);
         };
-        _host = new AnimaTestHost(settings: new Dictionary<string, string?>
-        {
-            ["Anima:Mind:Provider"] = "openai",
-            ["Anima:Mind:Endpoint"] = _mind.Endpoint,
-            ["Anima:Mind:Model"] = "scripted",
-            ["Anima:Companion:ConsolidateAfterIdle"] = "00:00:01",
-        });
+        _host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(_mind, "scripted", ("Anima:Companion:ConsolidateAfterIdle", "00:00:01")));
         await _host.StartAsync(TestContext.Current.CancellationToken);
     }
 

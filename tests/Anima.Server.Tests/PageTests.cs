@@ -36,13 +36,7 @@ public sealed class PageTests : IAsyncLifetime
                 ? "Hello! I'm new here — I haven't chosen a name yet. **What should I call you?**"
                 : $"That sounds meaningful. Tell me more about *that*: `{last.Length}` characters of it. <script>window.pwned = true</script>";
         };
-        _host = new AnimaTestHost(settings: new Dictionary<string, string?>
-        {
-            ["Anima:Mind:Provider"] = "openai",
-            ["Anima:Mind:Endpoint"] = _mind.Endpoint,
-            ["Anima:Mind:Model"] = "scripted-model",
-            ["Anima:Companion:ConsolidateAfterIdle"] = "00:00:01",
-        });
+        _host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(_mind, "scripted-model", ("Anima:Companion:ConsolidateAfterIdle", "00:00:01")));
         await _host.StartAsync(TestContext.Current.CancellationToken);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

@@ -13,12 +13,7 @@ public sealed class PerceptionInTurnTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _mind = await ScriptedMindServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        _host = new AnimaTestHost(settings: new Dictionary<string, string?>
-        {
-            ["Anima:Mind:Provider"] = "openai",
-            ["Anima:Mind:Endpoint"] = _mind.Endpoint,
-            ["Anima:Mind:Model"] = "scripted",
-        });
+        _host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(_mind, "scripted"));
         await _host.StartAsync(TestContext.Current.CancellationToken);
     }
 
@@ -99,7 +94,7 @@ public sealed class HonestyTests
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var mind = await ScriptedMindServer.StartAsync(cancellationToken: cancellationToken);
-        await using var host = new AnimaTestHost(settings: new Dictionary<string, string?> { ["Anima:Mind:Provider"] = "openai", ["Anima:Mind:Endpoint"] = mind.Endpoint, ["Anima:Mind:Model"] = "m" });
+        await using var host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(mind, "m"));
         await host.StartAsync(cancellationToken);
         foreach (var name in new[] { "one", "two" })
         {

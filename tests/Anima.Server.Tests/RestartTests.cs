@@ -12,13 +12,7 @@ public sealed class RestartTests
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var mind = await ScriptedMindServer.StartAsync(cancellationToken: cancellationToken);
-        var settings = new Dictionary<string, string?>
-        {
-            ["Anima:Mind:Provider"] = "openai",
-            ["Anima:Mind:Endpoint"] = mind.Endpoint,
-            ["Anima:Mind:Model"] = "scripted",
-            ["Anima:Companion:NameAfterUserTurns"] = "1",
-        };
+        var settings = AnimaTestHost.MindSettings(mind, "scripted", ("Anima:Companion:NameAfterUserTurns", "1"));
         await using var first = new AnimaTestHost(settings: settings);
         await first.StartAsync(cancellationToken);
         using var client = await first.SignUpAsync("returning", "returning password");

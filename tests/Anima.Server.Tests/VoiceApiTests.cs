@@ -19,12 +19,7 @@ public sealed class VoiceApiTests : IAsyncLifetime
             "espeak-ng and pocketsphinx are not installed (apt-get install espeak-ng pocketsphinx pocketsphinx-en-us).");
         _mind = await ScriptedMindServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         _mind.Script = _ => "Hello to you too. It is good to hear your voice.";
-        _host = new AnimaTestHost(settings: new Dictionary<string, string?>
-        {
-            ["Anima:Mind:Provider"] = "openai",
-            ["Anima:Mind:Endpoint"] = _mind.Endpoint,
-            ["Anima:Mind:Model"] = "scripted",
-        });
+        _host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(_mind, "scripted"));
         await _host.StartAsync(TestContext.Current.CancellationToken);
     }
 
