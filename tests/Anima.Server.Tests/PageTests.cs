@@ -177,3 +177,49 @@ public sealed class PageTests : IAsyncLifetime
         await Assertions.Expect(page.Locator(".message.user .bubble")).ToHaveTextAsync("안녕, 오늘 좀 피곤해.");
     }
 }
+
+/// <summary>The voice mode in Chromium with a fake microphone that plays speech made by espeak-ng.</summary>
+public sealed class VoicePageTests
+{
+    [Fact]
+    public async Task VoicePage_HandsFreeWithFakeMicrophone_TranscribesAndAnswers()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/chromium") && File.Exists("/usr/bin/espeak-ng") && File.Exists("/usr/lib/x86_64-linux-gnu/libpocketsphinx.so.3"),
+            "chromium, espeak-ng and pocketsphinx are needed for the voice page test.");
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var wav = Path.Combine(Path.GetTempPath(), $"anima-mic-{Guid.NewGuid():N}.wav");
+        using (var espeak = System.Diagnostics.Process.Start("espeak-ng", ["-v", "en-us", "-s", "140", "-w", wav, "hello world. [[_]] "])!)
+        {
+            await espeak.WaitForExitAsync(cancellationToken);
+        }
+
+        await using var mind = await ScriptedMindServer.StartAsync(cancellationToken: cancellationToken);
+        mind.Script = _ => "I can hear you. That is lovely.";
+        await using var host = new AnimaTestHost(settings: AnimaTestHost.MindSettings(mind));
+        await host.StartAsync(cancellationToken);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--use-file-for-fake-audio-capture=" + wav, "--autoplay-policy=no-user-gesture-required"],
+        });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { Locale = "en-US", Permissions = ["microphone"] });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(host.BaseAddress.ToString());
+        await page.ClickAsync("#tab-signup");
+        await page.FillAsync("#username", "voice-user");
+        await page.FillAsync("#password", "voice user password");
+        await page.ClickAsync("#auth-submit");
+        await page.Locator("#voice-button").WaitForAsync();
+
+        await page.ClickAsync("#voice-button");
+
+        await Assertions.Expect(page.Locator(".message.companion .bubble").First).ToContainTextAsync("I can hear you.", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator(".message.user .bubble").First).Not.ToBeEmptyAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(PageTests.ScreenshotDirectory, "voice.png") });
+        await page.ClickAsync("#voice-button");
+        File.Delete(wav);
+    }
+}

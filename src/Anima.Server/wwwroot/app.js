@@ -19,6 +19,7 @@
       valence: 'valence', arousal: 'arousal', adminOnly: 'Only the administrator (the first account) can change the mind.',
       memories: 'Memories', memoriesTitle: 'What Anima knows about me', memoriesText: "Everything your companion has learned about you. Correct anything that is wrong; delete anything you'd rather it forgot — deleted means gone.",
       searchMemories: 'Search memories…', search: 'Search', memoriesEmpty: 'Nothing here yet.', export: 'Export all (JSON)', deleteAll: 'Delete all memories',
+      voice: 'Voice', holdToTalk: 'Hold to talk', voice_off: '', voice_ready: 'Voice on — hold to talk', voice_listening: 'Listening…', voice_hearing: 'Hearing you…', voice_thinking: 'Thinking…', voice_speaking: 'Speaking — talk to interrupt',
       edit: 'Correct', remove: 'Delete', save: 'Save', confirmDeleteAll: 'Delete everything Anima remembers about you? This cannot be undone.',
       errors: {
         'mind-unavailable': "No mind is connected, so I can't answer yet. Your message is saved.",
@@ -42,6 +43,7 @@
       valence: '긍정도', arousal: '각성도', adminOnly: '관리자(첫 번째 계정)만 언어 모델을 바꿀 수 있어요.',
       memories: '기억', memoriesTitle: 'Anima가 나에 대해 아는 것', memoriesText: '동반자가 당신에 대해 알게 된 모든 것이에요. 틀린 것은 고치고, 잊었으면 하는 것은 지우세요. 지우면 정말 사라져요.',
       searchMemories: '기억 검색…', search: '검색', memoriesEmpty: '아직 아무것도 없어요.', export: '모두 내보내기 (JSON)', deleteAll: '모든 기억 지우기',
+      voice: '음성', holdToTalk: '누르고 말하기', voice_off: '', voice_ready: '음성 켜짐 — 누르고 말하세요', voice_listening: '듣고 있어요…', voice_hearing: '말씀을 듣는 중…', voice_thinking: '생각하는 중…', voice_speaking: '말하는 중 — 말하면 멈춰요',
       edit: '고치기', remove: '지우기', save: '저장', confirmDeleteAll: 'Anima가 기억하는 모든 것을 지울까요? 되돌릴 수 없어요.',
       errors: {
         'mind-unavailable': '연결된 언어 모델이 없어서 아직 답할 수 없어요. 메시지는 저장됐어요.',
@@ -426,6 +428,19 @@
     $('mind-status-text').textContent = mind.detail;
     await refreshCompanion();
   });
+
+  // What the voice mode needs from the chat view.
+  window.AnimaChat = {
+    text: t,
+    showError: message => showError('composer-error', message),
+    addMessage: (role, text) => { show('first-boot', false); const item = messageElement(role, text, 'complete'); $('messages').appendChild(item); scrollToEnd(); return item; },
+    appendText: (item, text) => {
+      item.dataset.text = (item.dataset.text || '') + text;
+      item.querySelector('.bubble').innerHTML = AnimaMarkdown.render(item.dataset.text);
+      scrollToEnd();
+    },
+    markInterrupted: item => { item.querySelector('.meta').textContent = t('interrupted'); },
+  };
 
   applyLanguage();
   api('/api/auth/me').then(r => (r.ok ? showChat() : showAuth())).catch(() => showAuth());
