@@ -187,10 +187,18 @@ public sealed class VoicePageTests
         Assert.SkipUnless(File.Exists("/usr/bin/chromium") && File.Exists("/usr/bin/espeak-ng") && File.Exists("/usr/lib/x86_64-linux-gnu/libpocketsphinx.so.3"),
             "chromium, espeak-ng and pocketsphinx are needed for the voice page test.");
         var cancellationToken = TestContext.Current.CancellationToken;
-        var wav = Path.Combine(Path.GetTempPath(), $"anima-mic-{Guid.NewGuid():N}.wav");
-        using (var espeak = System.Diagnostics.Process.Start("espeak-ng", ["-v", "en-us", "-s", "140", "-w", wav, "hello world. [[_]] "])!)
+        var speech = Path.Combine(Path.GetTempPath(), $"anima-speech-{Guid.NewGuid():N}.wav");
+        var wav = Path.ChangeExtension(speech, ".mic.wav");
+        using (var espeak = System.Diagnostics.Process.Start("espeak-ng", ["-v", "en-us", "-s", "140", "-w", speech, "hello world"])!)
         {
             await espeak.WaitForExitAsync(cancellationToken);
+        }
+
+        // Chromium loops the file: ten seconds of silence after the words leave time for the whole reply
+        // before the "user" speaks again (which would rightly interrupt it).
+        using (var sox = System.Diagnostics.Process.Start("sox", [speech, wav, "pad", "0", "10"])!)
+        {
+            await sox.WaitForExitAsync(cancellationToken);
         }
 
         await using var mind = await ScriptedMindServer.StartAsync(cancellationToken: cancellationToken);
@@ -216,10 +224,11 @@ public sealed class VoicePageTests
 
         await page.ClickAsync("#voice-button");
 
-        await Assertions.Expect(page.Locator(".message.companion .bubble").First).ToContainTextAsync("I can hear you.", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator(".message.companion .bubble", new() { HasText = "I can hear you." }).First).ToBeVisibleAsync(new() { Timeout = 45_000 });
         await Assertions.Expect(page.Locator(".message.user .bubble").First).Not.ToBeEmptyAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(PageTests.ScreenshotDirectory, "voice.png") });
         await page.ClickAsync("#voice-button");
         File.Delete(wav);
+        File.Delete(speech);
     }
 }
