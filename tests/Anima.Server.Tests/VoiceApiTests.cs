@@ -98,6 +98,31 @@ public sealed class VoiceApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CliVoiceTalk_WavIn_WritesSpokenReplyWav()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await _host.SignUpAsync("wav-user", "wav user password");
+        var input = Path.Combine(Path.GetTempPath(), $"anima-in-{Guid.NewGuid():N}.wav");
+        var output = Path.ChangeExtension(input, ".out.wav");
+        await RunAsync("espeak-ng", ["-v", "en-us", "-w", input, "hello world"], cancellationToken);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var code = await Anima.Cli.CommandDispatcher.RunAsync(
+            ["voice", "talk", "--in", input, "--out", output, "--server", _host.BaseAddress.ToString().TrimEnd('/'), "--username", "wav-user", "--password", "wav user password"],
+            new Anima.Cli.CliContext(stdout, stderr, TextReader.Null) { IsInteractive = false },
+            cancellationToken);
+
+        Assert.True(code == 0, stderr.ToString() + stdout);
+        Assert.Contains("anima: Hello to you too. It is good to hear your voice.", stdout.ToString(), StringComparison.Ordinal);
+        var reply = Anima.Voice.Audio.WaveFile.Read(output);
+        Assert.Equal(16_000, reply.SampleRate);
+        Assert.True(reply.Samples.Length > 16_000, "at least a second of spoken reply");
+        File.Delete(input);
+        File.Delete(output);
+    }
+
+    [Fact]
     public async Task Voice_PlainHttpRequest_Returns400ProblemDetails()
     {
         using var http = await _host.SignUpAsync("not-a-socket");
