@@ -32,6 +32,14 @@ public sealed record PerceivedEmotion(
     [property: Id(3)] string Language,
     [property: Id(4)] float Weight = 1f);
 
+/// <summary>The feeling heard in the voice of a spoken turn (from prosody), with the model's confidence 0..1.</summary>
+[GenerateSerializer, Immutable]
+public sealed record HeardEmotion(
+    [property: Id(0)] string Label,
+    [property: Id(1)] float Valence,
+    [property: Id(2)] float Arousal,
+    [property: Id(3)] float Confidence);
+
 /// <summary>One turn of a conversation, as stored.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ConversationTurn(

@@ -15,6 +15,12 @@ public interface ICompanionGrain : IGrainWithStringKey
     IAsyncEnumerable<ReplyEvent> SendAsync(string text, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Like <see cref="SendAsync"/> for a spoken turn: <paramref name="heard"/> is the feeling heard in the
+    /// voice, fused with the feeling read in the words into the user's mood.
+    /// </summary>
+    IAsyncEnumerable<ReplyEvent> SendSpokenAsync(string transcript, HeardEmotion? heard, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Starts the first-boot conversation: the companion greets the user in <paramref name="language"/>
     /// ("en" or "ko"). Only valid before the companion has said anything.
     /// </summary>

@@ -54,7 +54,42 @@ public sealed partial class CompanionGrain(
         _turnCount = await conversations.CountAsync(UserId, cancellationToken);
     }
 
-    public async IAsyncEnumerable<ReplyEvent> SendAsync(string text, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<ReplyEvent> SendAsync(string text, CancellationToken cancellationToken = default) =>
+        TurnAsync(text, null, cancellationToken);
+
+    public IAsyncEnumerable<ReplyEvent> SendSpokenAsync(string transcript, HeardEmotion? heard, CancellationToken cancellationToken = default) =>
+        TurnAsync(transcript, heard, cancellationToken);
+
+    /// <summary>
+    /// Fuses what the words say with what the voice says: the voice carries arousal better than words
+    /// and valence worse (acted-speech models confuse sad, calm and neutral), so it weighs 60% on
+    /// arousal and 30% on valence, scaled by its confidence.
+    /// </summary>
+    internal static PerceivedEmotion? Fuse(PerceivedEmotion? text, HeardEmotion? voice)
+    {
+        if (voice is null || !float.IsFinite(voice.Valence) || !float.IsFinite(voice.Arousal))
+        {
+            return text;
+        }
+
+        var confidence = Math.Clamp(voice.Confidence, 0f, 1f);
+        var labels = (text?.Labels ?? []).Append(voice.Label + " (voice)").ToArray();
+        if (text is null)
+        {
+            return new PerceivedEmotion(labels, voice.Valence, voice.Arousal, "voice", 0.5f * confidence);
+        }
+
+        var valenceWeight = 0.3f * confidence;
+        var arousalWeight = 0.6f * confidence;
+        return text with
+        {
+            Labels = labels,
+            Valence = ((1 - valenceWeight) * text.Valence) + (valenceWeight * voice.Valence),
+            Arousal = ((1 - arousalWeight) * text.Arousal) + (arousalWeight * voice.Arousal),
+        };
+    }
+
+    private async IAsyncEnumerable<ReplyEvent> TurnAsync(string text, HeardEmotion? heard, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         text = (text ?? string.Empty).Trim();
         if (text.Length == 0)
@@ -69,7 +104,7 @@ public sealed partial class CompanionGrain(
 
         using var reply = BeginReply(cancellationToken);
         var language = Languages.Detect(text, state.State.Profile.Language);
-        var emotion = state.State.Settings.PerceptionEnabled ? _perceiver?.Perceive(text) : null;
+        var emotion = state.State.Settings.PerceptionEnabled ? Fuse(_perceiver?.Perceive(text), heard) : null;
         var userTurn = await conversations.AppendAsync(UserId, TurnRole.User, text, TurnStatus.Complete, timeProvider.GetUtcNow(), emotion, CancellationToken.None);
         Remember(userTurn);
         yield return new ReplyEvent(ReplyEventKind.Accepted, TurnId: userTurn.Id);

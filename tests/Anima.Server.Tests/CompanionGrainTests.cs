@@ -191,3 +191,37 @@ internal sealed class ScriptedChatClient : IChatClient, IMind
     {
     }
 }
+
+/// <summary>Fusing the feeling of the words with the feeling of the voice.</summary>
+public sealed class EmotionFusionTests
+{
+    [Fact]
+    public void Fuse_VoiceOnly_UsesTheVoiceWithReducedWeight()
+    {
+        var fused = CompanionGrain.Fuse(null, new HeardEmotion("angry", -0.6f, 0.9f, 0.8f))!;
+
+        Assert.Equal(["angry (voice)"], fused.Labels);
+        Assert.Equal((-0.6f, 0.9f, 0.4f), (fused.Valence, fused.Arousal, fused.Weight));
+    }
+
+    [Fact]
+    public void Fuse_TextAndConfidentVoice_VoiceMovesArousalMoreThanValence()
+    {
+        var text = new PerceivedEmotion(["neutral"], 0.2f, 0.2f, "en", 0.5f);
+
+        var fused = CompanionGrain.Fuse(text, new HeardEmotion("angry", -0.8f, 1.0f, 1.0f))!;
+
+        Assert.Equal(["neutral", "angry (voice)"], fused.Labels);
+        Assert.Equal(0.7f * 0.2f + 0.3f * -0.8f, fused.Valence, 5);
+        Assert.Equal(0.4f * 0.2f + 0.6f * 1.0f, fused.Arousal, 5);
+        Assert.Equal(0.5f, fused.Weight);
+    }
+
+    [Fact]
+    public void Fuse_NoVoice_ReturnsTheTextReading()
+    {
+        var text = new PerceivedEmotion(["joy"], 0.8f, 0.6f, "en");
+
+        Assert.Same(text, CompanionGrain.Fuse(text, null));
+    }
+}

@@ -5,6 +5,7 @@ using Anima.Abstractions;
 using Anima.Server.Accounts;
 using Anima.Server.Hosting;
 using Anima.Voice.Activity;
+using Anima.Voice.Emotion;
 using Anima.Voice.OpenAi;
 using Anima.Voice.Recognition;
 using Anima.Voice.Sessions;
@@ -169,6 +170,7 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
 {
     private readonly Lazy<ISpeechToText> _speechToText = new(() => CreateSpeechToText(configuration, httpClientFactory));
     private readonly Lazy<ITextToSpeech> _textToSpeech = new(() => new EspeakTextToSpeech());
+    private readonly Lazy<VoiceEmotionRecognizer> _emotion = new(() => new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault()));
 
     public async Task<VoiceSession> CreateSessionAsync(ICompanionGrain companion, string language, CancellationToken cancellationToken)
     {
@@ -177,15 +179,18 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
             httpClientFactory.CreateClient(nameof(VoiceEngines)),
             cancellationToken);
         var detector = new VoiceTurnDetector(vad.Detector);
-        return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, token), language: language);
+        // Speaker statistics start fresh per connection: the recognizer uses its speaker-independent model
+        // until it has heard enough of this voice to judge it relative to the speaker's own baseline.
+        return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, token), _emotion.Value, _emotion.Value.CreateSpeakerStatistics(), language);
     }
 
     private static VoiceReplyPlan Reply(ICompanionGrain companion, VoiceUserTurn turn, string language, CancellationToken cancellationToken) =>
-        new(ReplyTextAsync(companion, turn.Transcript, cancellationToken), SpeechStyle.FromFeeling(0.3, 0.5), language);
+        new(ReplyTextAsync(companion, turn.Transcript, turn.Emotion is { } heard ? new HeardEmotion(heard.Label, (float)heard.Valence, (float)heard.Arousal, (float)heard.Confidence) : null, cancellationToken),
+            SpeechStyle.FromFeeling(0.3, 0.5), language);
 
-    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, string transcript, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, string transcript, HeardEmotion? heard, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var replyEvent in companion.SendAsync(transcript, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
+        await foreach (var replyEvent in companion.SendSpokenAsync(transcript, heard, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
         {
             if (replyEvent.Kind == ReplyEventKind.Token && replyEvent.Text is { Length: > 0 } text)
             {
