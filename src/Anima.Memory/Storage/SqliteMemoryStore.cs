@@ -391,23 +391,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         command.CommandText = $"SELECT {Columns} FROM memories m WHERE {where} ORDER BY {order} LIMIT $limit OFFSET $offset;";
         command.Parameters.AddWithValue("$limit", query.Limit);
         command.Parameters.AddWithValue("$offset", query.Offset);
-        var items = new List<Memory>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                items.Add(Read(reader));
-            }
-        }
-
-        long? total = null;
-        if (query.IncludeTotal)
-        {
-            command.CommandText = $"SELECT COUNT(*) FROM memories m WHERE {where};";
-            total = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-        }
-
-        return new MemoryPage(items, total, query.Offset);
+        return await MemoryPaging.ReadAsync<SqliteDataReader>(command, $"SELECT COUNT(*) FROM memories m WHERE {where};", query, Read, cancellationToken);
     }
 
     public async Task<long> CountAsync(string userId, MemoryListQuery? query = null, CancellationToken cancellationToken = default)
