@@ -32,8 +32,7 @@ public sealed record CompanionSnapshot(
     [property: Id(0)] CompanionProfile Profile,
     [property: Id(1)] CompanionSettings Settings,
     [property: Id(2)] int TurnCount,
-    [property: Id(3)] bool IsReplying,
-    [property: Id(4)] string? MoodDescription);
+    [property: Id(3)] bool IsReplying);
 
 /// <summary>Well-known error codes of a reply, also used as ProblemDetails types at HTTP.</summary>
 public static class ReplyErrorCodes

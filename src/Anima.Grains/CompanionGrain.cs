@@ -217,7 +217,7 @@ public sealed partial class CompanionGrain(
     }
 
     public Task<CompanionSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(new CompanionSnapshot(state.State.Profile, state.State.Settings, _turnCount, _activeReply is not null, null));
+        Task.FromResult(new CompanionSnapshot(state.State.Profile, state.State.Settings, _turnCount, _activeReply is not null));
 
     public async Task<CompanionSettings> UpdateSettingsAsync(CompanionSettings settings, CancellationToken cancellationToken = default)
     {
