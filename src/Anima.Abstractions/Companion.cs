@@ -43,4 +43,5 @@ public static class ReplyErrorCodes
     public const string Busy = "busy";
     public const string EmptyMessage = "empty-message";
     public const string MessageTooLong = "message-too-long";
+    public const string InvalidMessageId = "invalid-message-id";
 }

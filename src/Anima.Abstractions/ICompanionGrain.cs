@@ -11,8 +11,14 @@ public interface ICompanionGrain : IGrainWithStringKey
     /// <see cref="ReplyEventKind.Accepted"/> once the message is stored; validation failures throw
     /// <see cref="CompanionException"/> before anything is stored. Cancelling (or disposing the stream)
     /// stops generation and stores the partial reply as <see cref="TurnStatus.Interrupted"/>.
+    /// <para>
+    /// <paramref name="messageId"/> (optional, chosen by the client, at most 100 characters) makes the send
+    /// idempotent: a retry with the same id (after a dropped connection or a node failure) does not store the
+    /// message again; it is accepted with the stored turn's id, and answered with the stored reply when one
+    /// was completed, or with a new reply when none was.
+    /// </para>
     /// </summary>
-    IAsyncEnumerable<ReplyEvent> SendAsync(string text, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<ReplyEvent> SendAsync(string text, string? messageId = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Like <see cref="SendAsync"/> for a spoken turn: <paramref name="heard"/> is the feeling heard in the

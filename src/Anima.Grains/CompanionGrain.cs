@@ -54,11 +54,11 @@ public sealed partial class CompanionGrain(
         _turnCount = await conversations.CountAsync(UserId, cancellationToken);
     }
 
-    public IAsyncEnumerable<ReplyEvent> SendAsync(string text, CancellationToken cancellationToken = default) =>
-        TurnAsync(text, null, cancellationToken);
+    public IAsyncEnumerable<ReplyEvent> SendAsync(string text, string? messageId = null, CancellationToken cancellationToken = default) =>
+        TurnAsync(text, null, messageId, cancellationToken);
 
     public IAsyncEnumerable<ReplyEvent> SendSpokenAsync(string transcript, HeardEmotion? heard, CancellationToken cancellationToken = default) =>
-        TurnAsync(transcript, heard, cancellationToken);
+        TurnAsync(transcript, heard, null, cancellationToken);
 
     /// <summary>
     /// Fuses what the words say with what the voice says: the voice carries arousal better than words
@@ -89,8 +89,13 @@ public sealed partial class CompanionGrain(
         };
     }
 
-    private async IAsyncEnumerable<ReplyEvent> TurnAsync(string text, HeardEmotion? heard, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ReplyEvent> TurnAsync(string text, HeardEmotion? heard, string? messageId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (messageId is not null && (messageId.Length is 0 or > MaximumMessageIdLength || !messageId.All(IsMessageIdChar)))
+        {
+            throw new CompanionException(ReplyErrorCodes.InvalidMessageId, $"The message id must be 1 to {MaximumMessageIdLength} letters, digits, '-' or '_'.");
+        }
+
         text = (text ?? string.Empty).Trim();
         if (text.Length == 0)
         {
@@ -104,9 +109,34 @@ public sealed partial class CompanionGrain(
 
         using var reply = BeginReply(cancellationToken);
         var language = Languages.Detect(text, state.State.Profile.Language);
-        var emotion = state.State.Settings.PerceptionEnabled ? Fuse(_perceiver?.Perceive(text), heard) : null;
-        var userTurn = await conversations.AppendAsync(UserId, TurnRole.User, text, TurnStatus.Complete, timeProvider.GetUtcNow(), emotion, CancellationToken.None);
-        Remember(userTurn);
+        var stored = messageId is null ? null : await conversations.FindMessageAsync(UserId, messageId, CancellationToken.None);
+        if (stored is { Reply.Status: TurnStatus.Complete } answered)
+        {
+            // A retry of a message that was answered: the same answer, nothing stored again.
+            yield return new ReplyEvent(ReplyEventKind.Accepted, TurnId: answered.Message.Id);
+            yield return ReplyEvent.Token(answered.Reply.Text);
+            yield return new ReplyEvent(ReplyEventKind.Completed, TurnId: answered.Reply.Id, Status: TurnStatus.Complete);
+            yield break;
+        }
+
+        var emotion = stored?.Message.Emotion ?? (state.State.Settings.PerceptionEnabled ? Fuse(_perceiver?.Perceive(text), heard) : null);
+        ConversationTurn userTurn;
+        if (stored is not null)
+        {
+            // A retry of a message whose reply never completed (the node answering it died, say): the
+            // message stays stored once and gets a new reply.
+            userTurn = stored.Message;
+            if (!_recent.Exists(turn => turn.Id == userTurn.Id))
+            {
+                Remember(userTurn);
+            }
+        }
+        else
+        {
+            userTurn = await conversations.AppendAsync(UserId, TurnRole.User, text, TurnStatus.Complete, timeProvider.GetUtcNow(), emotion, messageId, CancellationToken.None);
+            Remember(userTurn);
+        }
+
         yield return new ReplyEvent(ReplyEventKind.Accepted, TurnId: userTurn.Id);
         if (emotion is not null)
         {
@@ -146,7 +176,7 @@ public sealed partial class CompanionGrain(
         }
 
         var context = new TurnContext(UserId, text, language, state.State.Profile, state.State.Settings, emotion, timeProvider.GetUtcNow());
-        var history = _recent.Take(_recent.Count - 1).ToList();
+        var history = _recent.Where(turn => turn.Id < userTurn.Id).ToList();
         var messages = await composer.ComposeAsync(context, history, instruction, _turnCount, _options.HistoryTokenBudget, reply.Token);
 
         // Remembered after recall, so the message does not recall itself.
@@ -239,6 +269,11 @@ public sealed partial class CompanionGrain(
 
     public Task<IReadOnlyList<MoodPoint>> GetMoodAsync(DateTimeOffset since, CancellationToken cancellationToken = default) =>
         conversations.GetMoodAsync(UserId, since, cancellationToken);
+
+    /// <summary>The longest client message id accepted.</summary>
+    public const int MaximumMessageIdLength = 100;
+
+    private static bool IsMessageIdChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
 
     private ActiveReply BeginReply(CancellationToken cancellationToken)
     {

@@ -8,15 +8,15 @@ namespace Anima.Storage;
 /// <summary>The conversation log in SQLite: one row per turn, keyed by (user, per-user sequence number).</summary>
 public sealed class SqliteConversationStore(SqliteDatabase database) : IConversationStore
 {
-    public async Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, CancellationToken cancellationToken = default)
+    public async Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, string? messageId = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(text);
         await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO turns (user_id, id, role, text, created_at, status, emotion, valence, arousal)
-            VALUES ($user, (SELECT COALESCE(MAX(id), 0) + 1 FROM turns WHERE user_id = $user), $role, $text, $created, $status, $emotion, $valence, $arousal)
+            INSERT INTO turns (user_id, id, role, text, created_at, status, emotion, valence, arousal, message_id)
+            VALUES ($user, (SELECT COALESCE(MAX(id), 0) + 1 FROM turns WHERE user_id = $user), $role, $text, $created, $status, $emotion, $valence, $arousal, $message)
             RETURNING id;
             """;
         command.Parameters.AddWithValue("$user", userId);
@@ -27,8 +27,38 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         command.Parameters.AddWithValue("$emotion", emotion is null ? DBNull.Value : JsonSerializer.Serialize(emotion));
         command.Parameters.AddWithValue("$valence", emotion is null ? DBNull.Value : emotion.Valence);
         command.Parameters.AddWithValue("$arousal", emotion is null ? DBNull.Value : emotion.Arousal);
-        var id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        command.Parameters.AddWithValue("$message", (object?)messageId ?? DBNull.Value);
+        long id;
+        try
+        {
+            id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        catch (SqliteException exception) when (exception.SqliteErrorCode == 19 && messageId is not null)
+        {
+            // SQLITE_CONSTRAINT on turns_message: this message was already stored.
+            throw new DuplicateMessageException("This message was already stored.", exception);
+        }
+
         return new ConversationTurn(id, role, text, DateTimeOffset.FromUnixTimeMilliseconds(createdAt.ToUnixTimeMilliseconds()), status, emotion);
+    }
+
+    public async Task<StoredMessage?> FindMessageAsync(string userId, string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {Columns} FROM turns WHERE user_id = $user AND message_id = $message
+            UNION ALL
+            SELECT {Columns} FROM turns WHERE user_id = $user AND role = 1
+              AND id = (SELECT id + 1 FROM turns WHERE user_id = $user AND message_id = $message)
+            ORDER BY 1;
+            """;
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$message", messageId);
+        var turns = await ReadTurnsAsync(command, cancellationToken);
+        return turns.Count == 0 ? null : new StoredMessage(turns[0], turns.Count > 1 ? turns[1] : null);
     }
 
     public async Task UpdateAsync(string userId, long turnId, string text, TurnStatus status, CancellationToken cancellationToken = default)
@@ -53,27 +83,14 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, role, text, created_at, status, emotion FROM turns
+        command.CommandText = $"""
+            SELECT {Columns} FROM turns
             WHERE user_id = $user AND id < $before ORDER BY id DESC LIMIT $limit;
             """;
         command.Parameters.AddWithValue("$user", userId);
         command.Parameters.AddWithValue("$before", beforeTurnId ?? long.MaxValue);
         command.Parameters.AddWithValue("$limit", limit + 1);
-        var turns = new List<ConversationTurn>(limit + 1);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                turns.Add(new ConversationTurn(
-                    reader.GetInt64(0),
-                    (TurnRole)reader.GetInt32(1),
-                    reader.GetString(2),
-                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-                    (TurnStatus)reader.GetInt32(4),
-                    reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<PerceivedEmotion>(reader.GetString(5))));
-            }
-        }
+        var turns = await ReadTurnsAsync(command, cancellationToken);
 
         var hasMore = turns.Count > limit;
         if (hasMore)
@@ -135,5 +152,25 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         command.Parameters.AddWithValue("$interrupted", (int)TurnStatus.Interrupted);
         command.Parameters.AddWithValue("$streaming", (int)TurnStatus.Streaming);
         return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private const string Columns = "id, role, text, created_at, status, emotion";
+
+    private static async Task<List<ConversationTurn>> ReadTurnsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var turns = new List<ConversationTurn>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            turns.Add(new ConversationTurn(
+                reader.GetInt64(0),
+                (TurnRole)reader.GetInt32(1),
+                reader.GetString(2),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                (TurnStatus)reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<PerceivedEmotion>(reader.GetString(5))));
+        }
+
+        return turns;
     }
 }

@@ -8,7 +8,7 @@ namespace Anima.Storage;
 /// </summary>
 public sealed class SqliteDatabase
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS users (
@@ -40,6 +40,7 @@ public sealed class SqliteDatabase
             emotion TEXT NULL,
             valence REAL NULL,
             arousal REAL NULL,
+            message_id TEXT NULL,
             PRIMARY KEY (user_id, id)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS turns_recent ON turns(created_at, user_id);
         CREATE TABLE IF NOT EXISTS settings (
@@ -123,7 +124,16 @@ public sealed class SqliteDatabase
             using var transaction = connection.BeginTransaction();
             using var create = connection.CreateCommand();
             create.Transaction = transaction;
-            create.CommandText = Schema + $"PRAGMA user_version = {SchemaVersion};";
+            create.CommandText = Schema;
+            create.ExecuteNonQuery();
+            if (version == 1)
+            {
+                // Schema 2: a user's message carries the client's message id, stored at most once.
+                create.CommandText = "ALTER TABLE turns ADD COLUMN message_id TEXT NULL;";
+                create.ExecuteNonQuery();
+            }
+
+            create.CommandText = $"CREATE UNIQUE INDEX IF NOT EXISTS turns_message ON turns(user_id, message_id) WHERE message_id IS NOT NULL; PRAGMA user_version = {SchemaVersion};";
             create.ExecuteNonQuery();
             transaction.Commit();
         }

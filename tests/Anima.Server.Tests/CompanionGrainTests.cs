@@ -41,7 +41,7 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         var companion = Companion("grain-user-1");
         Mind.Reply = _ => ["Hello", " there", "."];
 
-        var events = await companion.SendAsync("Hi!", TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        var events = await companion.SendAsync("Hi!", cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(ReplyEventKind.Accepted, events[0].Kind);
         Assert.Equal(["Hello", " there", "."], events.Where(e => e.Kind == ReplyEventKind.Token).Select(e => e.Text));
@@ -58,12 +58,12 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         var gate = new TaskCompletionSource();
         Mind.Reply = _ => ["first"];
         Mind.BeforeFirstToken = gate.Task;
-        await using var first = companion.SendAsync("one", TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+        await using var first = companion.SendAsync("one", cancellationToken: TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
         Assert.True(await first.MoveNextAsync());
         Assert.Equal(ReplyEventKind.Accepted, first.Current.Kind);
 
         var refusal = await Assert.ThrowsAsync<CompanionException>(async () =>
-            await companion.SendAsync("two", TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken));
+            await companion.SendAsync("two", cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken));
         Assert.Equal(ReplyErrorCodes.Busy, refusal.Code);
 
         gate.SetResult();
@@ -82,7 +82,7 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         var companion = Companion("grain-user-3");
         var tokens = Channel.CreateUnbounded<string>();
         Mind.Stream = tokens.Reader;
-        await using var reply = companion.SendAsync("tell me", TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+        await using var reply = companion.SendAsync("tell me", cancellationToken: TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
         Assert.True(await reply.MoveNextAsync());
         await tokens.Writer.WriteAsync("Once", TestContext.Current.CancellationToken);
         await tokens.Writer.WriteAsync(" upon", TestContext.Current.CancellationToken);
@@ -111,7 +111,7 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         Mind.Connected = false;
         try
         {
-            var events = await companion.SendAsync("anyone?", TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+            var events = await companion.SendAsync("anyone?", cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
 
             Assert.Equal([ReplyEventKind.Accepted, ReplyEventKind.Error], events.Select(e => e.Kind));
             Assert.Equal(ReplyErrorCodes.MindUnavailable, events[1].ErrorCode);

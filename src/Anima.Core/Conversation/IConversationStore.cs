@@ -8,7 +8,15 @@ namespace Anima.Core.Conversation;
 /// </summary>
 public interface IConversationStore
 {
-    Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Appends a turn. A user's message may carry the client's <paramref name="messageId"/>: a message id is
+    /// stored at most once per user (a retry of the same message after a failure is refused by the store
+    /// with <see cref="DuplicateMessageException"/>), so every acknowledged message exists exactly once.
+    /// </summary>
+    Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, string? messageId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's message stored with <paramref name="messageId"/> and the companion's reply that followed it, if any.</summary>
+    Task<StoredMessage?> FindMessageAsync(string userId, string messageId, CancellationToken cancellationToken = default);
 
     /// <summary>Sets the final text and status of a turn (a reply that finished, was interrupted or failed).</summary>
     Task UpdateAsync(string userId, long turnId, string text, TurnStatus status, CancellationToken cancellationToken = default);
@@ -29,4 +37,25 @@ public interface IConversationStore
 
     /// <summary>Marks replies left <see cref="TurnStatus.Streaming"/> by a crash as interrupted; returns how many.</summary>
     Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A user's message found by its client message id, with the reply stored right after it (if one was).</summary>
+public sealed record StoredMessage(ConversationTurn Message, ConversationTurn? Reply);
+
+/// <summary>The message id was already stored for this user: the message is not stored twice.</summary>
+public sealed class DuplicateMessageException : Exception
+{
+    public DuplicateMessageException()
+    {
+    }
+
+    public DuplicateMessageException(string message)
+        : base(message)
+    {
+    }
+
+    public DuplicateMessageException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }

@@ -53,7 +53,7 @@ public static class CompanionApi
     private static Task SendAsync(MessageRequest request, HttpContext context, IGrainFactory grains)
     {
         var companion = Companion(context, grains);
-        return StreamAsync(context, companion, companion.SendAsync(request.Text ?? string.Empty, context.RequestAborted).WithBatchSize(1));
+        return StreamAsync(context, companion, companion.SendAsync(request.Text ?? string.Empty, request.MessageId, context.RequestAborted).WithBatchSize(1));
     }
 
     private static Task BeginAsync(BeginRequest request, HttpContext context, IGrainFactory grains)
@@ -203,7 +203,9 @@ public static class CompanionApi
             exception.Message,
             exception.Code);
 
-    public sealed record MessageRequest(string? Text);
+    /// <param name="Text">What the user said.</param>
+    /// <param name="MessageId">Optional id chosen by the client (1–100 letters, digits, '-' or '_'); a retry with the same id is never stored twice.</param>
+    public sealed record MessageRequest(string? Text, string? MessageId = null);
 
     public sealed record BeginRequest(string? Language);
 
