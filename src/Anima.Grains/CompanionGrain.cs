@@ -38,7 +38,7 @@ public sealed partial class CompanionGrain(
     // Set while a reply is being written. Grain calls interleave between the steps of a streamed
     // reply (Orleans' enumeration calls are AlwaysInterleave), so this guard is what keeps two
     // concurrent sends from writing two replies into one conversation.
-    private CancellationTokenSource? _activeReply;
+    private ReplyRun? _activeReply;
 
     private ConversationTurn? _lastStoredReply;
 
@@ -137,7 +137,9 @@ public sealed partial class CompanionGrain(
             Remember(userTurn);
         }
 
+        reply.Run.WaitingForConsumerSince = timeProvider.GetTimestamp();
         yield return new ReplyEvent(ReplyEventKind.Accepted, TurnId: userTurn.Id);
+        reply.Run.WaitingForConsumerSince = null;
         if (emotion is not null)
         {
             yield return new ReplyEvent(ReplyEventKind.Perceived, Emotion: emotion);
@@ -181,7 +183,7 @@ public sealed partial class CompanionGrain(
 
         // Remembered after recall, so the message does not recall itself.
         await RememberAsync(userTurn);
-        await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Token))
+        await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run))
         {
             yield return replyEvent;
         }
@@ -218,7 +220,7 @@ public sealed partial class CompanionGrain(
         var opening = language == Languages.Korean ? "(사용자가 방금 당신을 처음으로 켰습니다.)" : "(The user has just switched you on for the first time.)";
         var context = new TurnContext(UserId, opening, language, state.State.Profile, state.State.Settings, null, timeProvider.GetUtcNow());
         var messages = await composer.ComposeAsync(context, [], PersonaPrompt.FirstMeeting(language, 0), 0, _options.HistoryTokenBudget, reply.Token);
-        await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Token))
+        await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run))
         {
             yield return replyEvent;
         }
@@ -231,7 +233,7 @@ public sealed partial class CompanionGrain(
             return false;
         }
 
-        await active.CancelAsync();
+        await active.Source.CancelAsync();
         return true;
     }
 
@@ -277,17 +279,30 @@ public sealed partial class CompanionGrain(
 
     private ActiveReply BeginReply(CancellationToken cancellationToken)
     {
-        if (_activeReply is not null)
+        if (_activeReply is { } active)
         {
-            throw new CompanionException(ReplyErrorCodes.Busy, "A reply is already being written; wait for it to finish or stop it first.");
+            // A reply whose reader stopped reading (the node that was streaming it to the user died, so
+            // nobody will ever ask for the next token) would otherwise keep this companion busy until the
+            // runtime gives up on it. After a short grace period a new turn takes over and the old reply
+            // is cancelled without being stored.
+            if (active.WaitingForConsumerSince is not { } since || timeProvider.GetElapsedTime(since) < _options.AbandonedReplyTimeout)
+            {
+                throw new CompanionException(ReplyErrorCodes.Busy, "A reply is already being written; wait for it to finish or stop it first.");
+            }
+
+            LogReplyAbandoned(logger, UserId);
+            active.Superseded = true;
+            active.Source.Cancel();
         }
 
-        _activeReply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        return new ActiveReply(this, _activeReply);
+        var run = new ReplyRun(CancellationTokenSource.CreateLinkedTokenSource(cancellationToken));
+        _activeReply = run;
+        return new ActiveReply(this, run);
     }
 
-    private async IAsyncEnumerable<ReplyEvent> StreamReplyAsync(IChatClient client, List<ChatMessage> messages, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ReplyEvent> StreamReplyAsync(IChatClient client, List<ChatMessage> messages, ReplyRun run)
     {
+        var cancellationToken = run.Source.Token;
         var text = new StringBuilder();
         var status = TurnStatus.Streaming;
         string? errorCode = null;
@@ -332,7 +347,9 @@ public sealed partial class CompanionGrain(
                 if (!string.IsNullOrEmpty(piece))
                 {
                     text.Append(piece);
+                    run.WaitingForConsumerSince = timeProvider.GetTimestamp();
                     yield return ReplyEvent.Token(piece);
+                    run.WaitingForConsumerSince = null;
                 }
             }
         }
@@ -345,7 +362,9 @@ public sealed partial class CompanionGrain(
                 status = TurnStatus.Interrupted;
             }
 
-            if (text.Length > 0 || status != TurnStatus.Interrupted)
+            // A reply superseded by a retry of the same message (its reader went away with a node) is not
+            // stored: the retry writes the answer the user actually gets.
+            if (!run.Superseded && (text.Length > 0 || status != TurnStatus.Interrupted))
             {
                 var turn = await conversations.AppendAsync(UserId, TurnRole.Companion, text.ToString().Trim(), status, timeProvider.GetUtcNow(), cancellationToken: CancellationToken.None);
                 Remember(turn);
@@ -488,19 +507,34 @@ public sealed partial class CompanionGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the mind's memory extraction was unusable; nothing was stored.")]
     private static partial void LogConsolidationFailed(ILogger logger, string userId);
 
-    /// <summary>Clears the busy guard when a reply ends, however it ends.</summary>
-    private readonly struct ActiveReply(CompanionGrain grain, CancellationTokenSource source) : IDisposable
+    [LoggerMessage(Level = LogLevel.Information, Message = "Companion {UserId}: a reply nobody was reading any more was cancelled for a new turn.")]
+    private static partial void LogReplyAbandoned(ILogger logger, string userId);
+
+    /// <summary>The reply being written: its cancellation, and since when it has been waiting for its reader to take the next event.</summary>
+    private sealed class ReplyRun(CancellationTokenSource source)
     {
-        public CancellationToken Token => source.Token;
+        public CancellationTokenSource Source { get; } = source;
+
+        public long? WaitingForConsumerSince { get; set; }
+
+        public bool Superseded { get; set; }
+    }
+
+    /// <summary>Clears the busy guard when a reply ends, however it ends.</summary>
+    private readonly struct ActiveReply(CompanionGrain grain, ReplyRun run) : IDisposable
+    {
+        public ReplyRun Run => run;
+
+        public CancellationToken Token => run.Source.Token;
 
         public void Dispose()
         {
-            if (ReferenceEquals(grain._activeReply, source))
+            if (ReferenceEquals(grain._activeReply, run))
             {
                 grain._activeReply = null;
             }
 
-            source.Dispose();
+            run.Source.Dispose();
         }
     }
 }

@@ -33,6 +33,13 @@ public sealed class CompanionOptions
     public int NameAfterUserTurns { get; set; } = 2;
 
     /// <summary>How long a conversation must be quiet before its memories are consolidated (default 10 minutes).</summary>
+    /// <summary>
+    /// How long a reply may wait for its reader to take the next event before a new turn may take over
+    /// (the reader's node died, say). Default 2 s; a live reader takes events within milliseconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan AbandonedReplyTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     public TimeSpan ConsolidateAfterIdle { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The most tokens one reply may have (16..8,192; default 1,024).</summary>

@@ -90,6 +90,11 @@ public static class CompanionApi
             await ToProblem(exception).ExecuteAsync(context);
             return;
         }
+        catch (Exception exception) when (IsNodeFailure(exception))
+        {
+            await AccountsApi.Problem(StatusCodes.Status503ServiceUnavailable, "Companion unavailable", NodeFailureDetail, CompanionUnavailable).ExecuteAsync(context);
+            return;
+        }
 
         context.Response.ContentType = "text/event-stream; charset=utf-8";
         context.Response.Headers.CacheControl = "no-cache";
@@ -106,7 +111,20 @@ public static class CompanionApi
         {
             // The user stopped or left: the grain stores the partial reply as interrupted.
         }
+        catch (Exception exception) when (IsNodeFailure(exception))
+        {
+            // The node holding the companion died mid-reply. The user's message was stored before the
+            // reply began; the client sends it again with the same message id and another node answers.
+            await WriteEventAsync(context.Response, new ReplyEvent(ReplyEventKind.Error, NodeFailureDetail, ErrorCode: CompanionUnavailable), CancellationToken.None);
+        }
     }
+
+    private const string CompanionUnavailable = "companion-unavailable";
+
+    private const string NodeFailureDetail = "The server holding your companion went away. Your message is saved if it was accepted; send it again (with the same message id) and another server will answer.";
+
+    private static bool IsNodeFailure(Exception exception) =>
+        exception is Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException;
 
     private static async Task WriteEventAsync(HttpResponse response, ReplyEvent replyEvent, CancellationToken cancellationToken)
     {
@@ -122,7 +140,7 @@ public static class CompanionApi
                 Type = "https://anima.dev/problems/" + replyEvent.ErrorCode,
                 Title = replyEvent.ErrorCode,
                 Detail = replyEvent.Text,
-                Status = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway,
+                Status = replyEvent.ErrorCode is ReplyErrorCodes.MindUnavailable or CompanionUnavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status502BadGateway,
                 Extensions =
                 {
                     ["howToConnect"] = replyEvent.ErrorCode == ReplyErrorCodes.MindUnavailable ? MindStatus.HowToConnect : null,

@@ -9,6 +9,7 @@ using Anima.Server.Memory;
 using Anima.Server.Mind;
 using Anima.Server.Voice;
 using Anima.Storage;
+using Anima.Storage.Postgres;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
@@ -27,12 +28,31 @@ public static class AnimaHostingExtensions
         services.AddOptions<MindOptions>().BindConfiguration(MindOptions.SectionName)
             .Validate(options => MindProviders.IsKnown(options.Provider), "Anima:Mind:Provider must be auto, openai, anthropic, ollama, local or none.")
             .ValidateOnStart();
+        services.AddOptions<ClusterOptions>().BindConfiguration(ClusterOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingletonTimeProvider();
+        var anima = builder.Configuration.GetSection(AnimaOptions.SectionName).Get<AnimaOptions>() ?? new AnimaOptions();
+        var cluster = builder.Configuration.GetSection(ClusterOptions.SectionName).Get<ClusterOptions>() ?? new ClusterOptions();
 
-        // Storage: the embedded SQLite database in the data directory.
-        services.AddSingleton(provider => new SqliteDatabase(provider.GetRequiredService<IOptions<AnimaOptions>>().Value.DatabasePath));
-        services.AddSingleton<IConversationStore, SqliteConversationStore>();
-        services.AddSingleton<IAccountStore, SqliteAccountStore>();
+        // Storage: the embedded SQLite database in the data directory, or the cluster's PostgreSQL database.
+        if (cluster.IsEnabled)
+        {
+            services.AddSingleton(_ => new PostgresDatabase(cluster.Postgres!));
+            services.AddHostedService<PostgresStartup>();
+            services.AddSingleton<IConversationStore, PostgresConversationStore>();
+            services.AddSingleton<IAccountStore, PostgresAccountStore>();
+            services.AddSingleton<Anima.Memory.Storage.IMemoryStore>(provider => new Anima.Memory.Storage.PostgresMemoryStore(
+                provider.GetRequiredService<PostgresDatabase>().DataSource, provider.GetRequiredService<TimeProvider>()));
+        }
+        else
+        {
+            services.AddSingleton(provider => new SqliteDatabase(provider.GetRequiredService<IOptions<AnimaOptions>>().Value.DatabasePath));
+            services.AddSingleton<IConversationStore, SqliteConversationStore>();
+            services.AddSingleton<IAccountStore, SqliteAccountStore>();
+            services.AddSingleton<Anima.Memory.Storage.IMemoryStore>(provider => new Anima.Memory.Storage.SqliteMemoryStore(
+                new Anima.Memory.Storage.SqliteMemoryStoreOptions { DatabasePath = Path.Combine(provider.GetRequiredService<IOptions<AnimaOptions>>().Value.DataDirectory, "memory.db") },
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILogger<Anima.Memory.Storage.SqliteMemoryStore>>()));
+        }
 
         // The companion's turn: perception and the mood it feeds into the prompt.
         services.AddSingleton<PromptComposer>();
@@ -41,10 +61,6 @@ public static class AnimaHostingExtensions
         services.AddSingleton(new Anima.Perception.Mood.MoodTracker());
         services.AddSingleton<ITurnContextProvider, Perception.MoodContextProvider>();
         services.AddHostedService<Perception.PerceptionWarmup>();
-        services.AddSingleton<Anima.Memory.Storage.IMemoryStore>(provider => new Anima.Memory.Storage.SqliteMemoryStore(
-            new Anima.Memory.Storage.SqliteMemoryStoreOptions { DatabasePath = Path.Combine(provider.GetRequiredService<IOptions<AnimaOptions>>().Value.DataDirectory, "memory.db") },
-            provider.GetRequiredService<TimeProvider>(),
-            provider.GetRequiredService<ILogger<Anima.Memory.Storage.SqliteMemoryStore>>()));
         services.AddHostedService<Memory.MemoryStoreLifetime>();
         services.AddSingleton(provider => new Anima.Memory.Recall.MemoryRecall(
             provider.GetRequiredService<Anima.Memory.Storage.IMemoryStore>(),
@@ -76,14 +92,52 @@ public static class AnimaHostingExtensions
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
 
-        // The embedded Orleans silo: one grain per user's companion, state in the same database.
-        var anima = builder.Configuration.GetSection(AnimaOptions.SectionName).Get<AnimaOptions>() ?? new AnimaOptions();
+        // The Orleans silo: one grain per user's companion, state in the same database as everything else.
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(anima.SiloPort, anima.GatewayPort);
-            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new SqliteGrainStorage(provider.GetRequiredService<SqliteDatabase>()));
+            silo.AddReminders();
+            if (cluster.IsEnabled)
+            {
+                ConfigureCluster(silo, anima, cluster);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(anima.SiloPort, anima.GatewayPort);
+                silo.UseInMemoryReminderService();
+                silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new SqliteGrainStorage(provider.GetRequiredService<SqliteDatabase>()));
+            }
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Cluster mode: membership, reminders and grain state in PostgreSQL, this node's silo reachable at the
+    /// advertised address, and a failure detector tuned so that a dead node's companions move within seconds.
+    /// </summary>
+    private static void ConfigureCluster(ISiloBuilder silo, AnimaOptions anima, ClusterOptions cluster)
+    {
+        if (!System.Net.IPAddress.TryParse(cluster.AdvertisedAddress, out var address))
+        {
+            throw new OptionsValidationException(ClusterOptions.SectionName, typeof(ClusterOptions), [$"Anima:Cluster:AdvertisedAddress '{cluster.AdvertisedAddress}' is not an IP address."]);
+        }
+
+        silo.Configure<Orleans.Configuration.ClusterOptions>(options =>
+        {
+            options.ClusterId = cluster.ClusterId;
+            options.ServiceId = "anima";
+        });
+        silo.ConfigureEndpoints(address, anima.SiloPort, anima.GatewayPort, listenOnAnyHostAddress: !System.Net.IPAddress.IsLoopback(address));
+        silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(options =>
+        {
+            options.ProbeTimeout = cluster.ProbeTimeout;
+            options.NumMissedProbesLimit = cluster.MissedProbesLimit;
+            options.NumVotesForDeathDeclaration = 2;
+            options.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+            options.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(30);
+        });
+        silo.Services.AddSingleton<IMembershipTable, PostgresMembershipTable>();
+        silo.Services.AddSingleton<IReminderTable, PostgresReminderTable>();
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new PostgresGrainStorage(provider.GetRequiredService<PostgresDatabase>()));
     }
 
     public static WebApplication MapAnima(this WebApplication app)
@@ -138,4 +192,12 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
             ProblemDetails = { Status = badRequest.StatusCode, Title = "Bad request", Detail = detail, Type = "https://anima.dev/problems/bad-request" },
         });
     }
+}
+
+/// <summary>Creates or checks the cluster database's schema before anything else uses it, and fails the start with a clear message when it is unreachable.</summary>
+internal sealed class PostgresStartup(PostgresDatabase database) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => database.InitializeAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
