@@ -118,6 +118,53 @@ public sealed class ConversationApiTests : IAsyncLifetime
         Assert.StartsWith("The request body is not valid JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    private static Task<HttpResponseMessage> SendWithIdAsync(HttpClient client, string text, string messageId) =>
+        client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text, messageId }) }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task SendMessage_RetriedWithTheSameId_IsStoredOnceAndGetsTheSameReply()
+    {
+        using var client = await _host.SignUpAsync("retrier");
+        var first = await ServerSentEvents.ReadAllAsync(await SendWithIdAsync(client, "Did you miss me?", "msg-42"), TestContext.Current.CancellationToken);
+        var requestsAfterFirst = _mind.Requests;
+        var retry = await ServerSentEvents.ReadAllAsync(await SendWithIdAsync(client, "Did you miss me?", "msg-42"), TestContext.Current.CancellationToken);
+
+        Assert.Equal(first[0].Data.GetProperty("turnId").GetInt64(), retry[0].Data.GetProperty("turnId").GetInt64());
+        Assert.Equal(
+            string.Concat(first.Where(e => e.Event == "token").Select(e => e.Data.GetProperty("text").GetString())),
+            string.Concat(retry.Where(e => e.Event == "token").Select(e => e.Data.GetProperty("text").GetString())));
+        Assert.Equal("complete", retry[^1].Data.GetProperty("status").GetString());
+        Assert.Equal(requestsAfterFirst, _mind.Requests);
+        Assert.Equal(2, (await HistoryAsync(client)).Length);
+    }
+
+    [Fact]
+    public async Task SendMessage_RetryAfterAFailedReply_KeepsOneMessageAndAnswersAgain()
+    {
+        using var client = await _host.SignUpAsync("second-chance");
+        _mind.Fault = MindFault.ServerError;
+        await ServerSentEvents.ReadAllAsync(await SendWithIdAsync(client, "Are you awake?", "wake-1"), TestContext.Current.CancellationToken);
+        _mind.Fault = MindFault.None;
+        var retry = await ServerSentEvents.ReadAllAsync(await SendWithIdAsync(client, "Are you awake?", "wake-1"), TestContext.Current.CancellationToken);
+
+        Assert.Equal("complete", retry[^1].Data.GetProperty("status").GetString());
+        var history = await HistoryAsync(client);
+        Assert.Single(history, turn => turn.GetProperty("role").GetString() == "user");
+        Assert.Equal(["failed", "complete"], history.Where(turn => turn.GetProperty("role").GetString() == "companion").Select(turn => turn.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task SendMessage_InvalidMessageId_Returns400AndStoresNothing()
+    {
+        using var client = await _host.SignUpAsync("bad-id");
+        using var response = await SendWithIdAsync(client, "hello", "has spaces; and 'quotes'");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        Assert.Equal("invalid-message-id", problem.GetProperty("title").GetString());
+        Assert.Empty(await HistoryAsync(client));
+    }
+
     [Fact]
     public async Task SendMessage_MindFails_KeepsUserMessageAndReportsError()
     {

@@ -136,7 +136,7 @@ public sealed class ChatCommand : ICliCommand
     /// <summary>Sends one message and prints the reply as it streams; false when the companion could not answer.</summary>
     internal static async Task<bool> SendAsync(HttpClient http, string text, string name, CliContext context, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text }, options: Json) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text, messageId = Guid.NewGuid().ToString("N") }, options: Json) };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.Content.Headers.ContentType?.MediaType != "text/event-stream")
         {

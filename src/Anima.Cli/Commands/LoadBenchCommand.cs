@@ -149,7 +149,7 @@ public sealed class LoadBenchCommand : ICliCommand
             var ok = false;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text }, options: Json) };
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text, messageId = Guid.NewGuid().ToString("N") }, options: Json) };
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                 if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")

@@ -189,6 +189,16 @@
     return buffer;
   }
 
+  // A message keeps its id until it is answered, so sending it again after a dropped connection (or a
+  // server that went away) never stores it twice: the server answers a known id with the stored reply.
+  function messageIdFor(text) {
+    if (!state.pendingMessage || state.pendingMessage.text !== text) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      state.pendingMessage = { text, id: Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('') };
+    }
+    return state.pendingMessage.id;
+  }
+
   async function stream(path, body, userText) {
     showError('composer-error', null);
     const controller = new AbortController();
@@ -237,6 +247,7 @@
             showError('composer-error', errorText(data));
             if (data.howToConnect) refreshCompanion();
           } else if (name === 'done') {
+            if (data.status === 'complete') state.pendingMessage = null;
             reply.classList.remove('thinking');
             const meta = reply.querySelector('.meta');
             meta.textContent = data.status === 'interrupted' ? t('interrupted') : data.status === 'failed' ? t('failed') : '';
@@ -390,7 +401,7 @@
     if (text.length > 16000) { showError('composer-error', t('tooLong')(text.length)); return; }
     input.value = '';
     autosize();
-    stream('/api/companion/messages', { text }, text);
+    stream('/api/companion/messages', { text, messageId: messageIdFor(text) }, text);
   });
   $('message-input').addEventListener('keydown', e => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('composer').requestSubmit(); }
