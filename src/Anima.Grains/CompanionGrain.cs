@@ -26,12 +26,14 @@ public sealed partial class CompanionGrain(
     IEnumerable<IConversationMemory> memories,
     IOptions<CompanionOptions> options,
     TimeProvider timeProvider,
-    ILogger<CompanionGrain> logger) : Grain, ICompanionGrain
+    ILogger<CompanionGrain> logger) : Grain, ICompanionGrain, IRemindable
 {
     private readonly CompanionOptions _options = options.Value;
     private readonly IMessagePerceiver? _perceiver = perceivers.FirstOrDefault();
     private readonly IConversationMemory? _memory = memories.FirstOrDefault();
+    private const string ConsolidationReminder = "consolidate-memories";
     private IGrainTimer? _idleTimer;
+    private IGrainReminder? _consolidationReminder;
     private readonly List<ConversationTurn> _recent = [];
     private int _turnCount;
 
@@ -193,7 +195,7 @@ public sealed partial class CompanionGrain(
             await RememberAsync(storedReply);
         }
 
-        ScheduleConsolidation();
+        await ScheduleConsolidationAsync();
     }
 
     public async IAsyncEnumerable<ReplyEvent> BeginAsync(string language, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -409,8 +411,12 @@ public sealed partial class CompanionGrain(
         await _memory.RememberAsync(UserId, turn, previous, CancellationToken.None);
     }
 
-    /// <summary>(Re)starts the idle clock: when nothing is said for a while, the conversation's memories are consolidated.</summary>
-    private void ScheduleConsolidation()
+    /// <summary>
+    /// (Re)starts the idle clock: when nothing is said for a while, the conversation's memories are
+    /// consolidated. The timer is the fast path; a reminder (durable: in the cluster database) is the
+    /// backstop that brings the companion back, on whichever node is alive, if this one dies first.
+    /// </summary>
+    private async Task ScheduleConsolidationAsync()
     {
         if (_memory is null)
         {
@@ -419,6 +425,46 @@ public sealed partial class CompanionGrain(
 
         _idleTimer?.Dispose();
         _idleTimer = this.RegisterGrainTimer(ConsolidateAsync, new GrainTimerCreationOptions(_options.ConsolidateAfterIdle, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        if (_consolidationReminder is null)
+        {
+            var period = _options.ConsolidateAfterIdle < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : _options.ConsolidateAfterIdle;
+            try
+            {
+                _consolidationReminder = await this.RegisterOrUpdateReminder(ConsolidationReminder, period, period);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // Only the backstop is missing; the timer still consolidates while this node lives.
+                LogReminderFailed(logger, UserId, exception);
+            }
+        }
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ConsolidationReminder)
+        {
+            return;
+        }
+
+        var pending = _recent.Where(turn => turn.Id > state.State.ConsolidatedThroughTurnId && turn.Text.Length > 0).ToList();
+        if (pending.Count == 0 || _memory is null || mind.Client is null)
+        {
+            // Nothing left to consolidate (or nothing to do it with): the reminder is not needed until the next turn.
+            _consolidationReminder ??= await this.GetReminder(ConsolidationReminder);
+            if (_consolidationReminder is not null)
+            {
+                await this.UnregisterReminder(_consolidationReminder);
+                _consolidationReminder = null;
+            }
+
+            return;
+        }
+
+        if (timeProvider.GetUtcNow() - pending[^1].CreatedAt >= _options.ConsolidateAfterIdle)
+        {
+            await ConsolidateAsync(CancellationToken.None);
+        }
     }
 
     private async Task ConsolidateAsync(CancellationToken cancellationToken)
@@ -506,6 +552,9 @@ public sealed partial class CompanionGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the mind's memory extraction was unusable; nothing was stored.")]
     private static partial void LogConsolidationFailed(ILogger logger, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the consolidation reminder could not be registered; the idle timer still runs.")]
+    private static partial void LogReminderFailed(ILogger logger, string userId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Companion {UserId}: a reply nobody was reading any more was cancelled for a new turn.")]
     private static partial void LogReplyAbandoned(ILogger logger, string userId);

@@ -96,6 +96,15 @@ public sealed class ClusterTests
                 Assert.Equal(stored.Keys.Count(id => id.StartsWith($"u{user.Index:D2}-", StringComparison.Ordinal)), userTurns);
             }
 
+            // Every companion that talked left a durable consolidation reminder in the cluster database, so its
+            // memories are consolidated even if the node that held it is gone.
+            await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+            {
+                await connection.OpenAsync(cancellationToken);
+                await using var reminders = new NpgsqlCommand("SELECT COUNT(DISTINCT grain_id) FROM anima_reminders WHERE name = 'consolidate-memories';", connection);
+                Assert.Equal(Users, (long)(await reminders.ExecuteScalarAsync(cancellationToken))!);
+            }
+
             // The honest count is cluster-wide: every user talked within the window, on whichever node.
             using (var survivor = users[1].Client(nodes[1].BaseAddress))
             {

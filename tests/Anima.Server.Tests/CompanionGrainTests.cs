@@ -136,6 +136,7 @@ public sealed class CompanionGrainTests : IAsyncLifetime
             siloBuilder.Services.AddSingleton<TimeProvider>(Clock);
             siloBuilder.Services.AddOptions<CompanionOptions>();
             siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new SqliteGrainStorage(database));
+            siloBuilder.UseInMemoryReminderService();
         }
     }
 }
