@@ -112,6 +112,18 @@ public sealed class ClusterTests
                 Assert.Equal(Users, presence.GetProperty("activeConversations").GetInt32());
             }
 
+            // Scaling in: a node stopped with SIGTERM leaves gracefully, and its companions answer on the last node.
+            await nodes[2].TerminateAsync(TimeSpan.FromSeconds(30), cancellationToken);
+            foreach (var user in users)
+            {
+                using var client = user.Client(nodes[1].BaseAddress);
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text = "still there?", messageId = $"u{user.Index:D2}-after-scale-in" }) };
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var events = await ServerSentEvents.ReadAllAsync(response, cancellationToken);
+                Assert.Equal("complete", events[^1].Data.GetProperty("status").GetString());
+            }
+
             Assert.True(failover <= FailoverTarget, report);
         }
         finally
@@ -322,6 +334,20 @@ public sealed class ClusterTests
             }
 
             Assert.Fail($"Node {BaseAddress} did not become healthy within {timeout}.");
+        }
+
+        /// <summary>SIGTERM: the node shuts down gracefully and leaves the cluster.</summary>
+        public async Task TerminateAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            using (var signal = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await signal.WaitForExitAsync(cancellationToken);
+            }
+
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            await _process.WaitForExitAsync(deadline.Token);
+            Assert.Equal(0, _process.ExitCode);
         }
 
         /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
