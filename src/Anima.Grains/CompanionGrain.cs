@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Threading.Channels;
 using Anima.Abstractions;
 using Anima.Core.Conversation;
 using Anima.Core.Memory;
@@ -313,22 +314,29 @@ public sealed partial class CompanionGrain(
         // The conversation id lets a mind that keeps state per conversation (the in-process engine's KV
         // cache) reuse what it already computed, so a new turn only processes its new tokens.
         var chatOptions = new ChatOptions { MaxOutputTokens = _options.MaximumReplyTokens, Temperature = 0.8f, ConversationId = UserId };
+        // The mind is read by its own task into a channel, and every event carries all the text that has
+        // arrived since the reader last asked: one piece per event when the reader keeps up (as tokens
+        // stream), several when it does not (a busy node), so the cost per reply falls as load rises.
+        var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var producer = Task.Run(() => ReadMindAsync(client, messages, chatOptions, pieces.Writer, watchdog), CancellationToken.None);
+        var batch = new StringBuilder();
         try
         {
-            await using var updates = client.GetStreamingResponseAsync(messages, chatOptions, watchdog.Token).GetAsyncEnumerator(watchdog.Token);
             while (status == TurnStatus.Streaming)
             {
-                string? piece = null;
+                batch.Clear();
                 try
                 {
-                    if (!await updates.MoveNextAsync())
+                    if (!await pieces.Reader.WaitToReadAsync(cancellationToken))
                     {
                         status = TurnStatus.Complete;
                         break;
                     }
 
-                    piece = updates.Current.Text;
-                    watchdog.CancelAfter(_options.TokenGapTimeout);
+                    while (pieces.Reader.TryRead(out var piece))
+                    {
+                        batch.Append(piece);
+                    }
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -346,8 +354,9 @@ public sealed partial class CompanionGrain(
                     errorCode = ReplyErrorCodes.MindFailed;
                 }
 
-                if (!string.IsNullOrEmpty(piece))
+                if (batch.Length > 0)
                 {
+                    var piece = batch.ToString();
                     text.Append(piece);
                     run.WaitingForConsumerSince = timeProvider.GetTimestamp();
                     yield return ReplyEvent.Token(piece);
@@ -363,6 +372,10 @@ public sealed partial class CompanionGrain(
             {
                 status = TurnStatus.Interrupted;
             }
+
+            // Stop reading the mind (a no-op when it finished) and let its task end before the watchdog goes.
+            await watchdog.CancelAsync();
+            await producer;
 
             // A reply superseded by a retry of the same message (its reader went away with a node) is not
             // stored: the retry writes the answer the user actually gets.
@@ -380,6 +393,28 @@ public sealed partial class CompanionGrain(
         }
 
         yield return new ReplyEvent(ReplyEventKind.Completed, TurnId: _lastStoredReply?.Id ?? 0, Status: status);
+    }
+
+    /// <summary>Streams the mind's text into <paramref name="pieces"/>; the channel completes with the mind's error, if any.</summary>
+    private async Task ReadMindAsync(IChatClient client, List<ChatMessage> messages, ChatOptions chatOptions, ChannelWriter<string> pieces, CancellationTokenSource watchdog)
+    {
+        try
+        {
+            await foreach (var update in client.GetStreamingResponseAsync(messages, chatOptions, watchdog.Token).WithCancellation(watchdog.Token))
+            {
+                watchdog.CancelAfter(_options.TokenGapTimeout);
+                if (!string.IsNullOrEmpty(update.Text))
+                {
+                    pieces.TryWrite(update.Text);
+                }
+            }
+
+            pieces.TryComplete();
+        }
+        catch (Exception exception)
+        {
+            pieces.TryComplete(exception);
+        }
     }
 
     private async Task<(string Name, string Reason)?> TryChooseNameAsync(IChatClient client, string language, CancellationToken cancellationToken)

@@ -37,6 +37,7 @@ public sealed class ConversationApiTests : IAsyncLifetime
     public async Task SendMessage_MindConnected_StreamsReplyAndStoresBothTurns()
     {
         using var client = await _host.SignUpAsync("theodore");
+        _mind.TokensPerSecond = 100;
         using var response = await SendAsync(client, "I wrote a letter today.");
 
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);

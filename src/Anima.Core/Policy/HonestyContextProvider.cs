@@ -19,6 +19,7 @@ public sealed class HonestyContextProvider(IConversationStore conversations, Tim
 
     private readonly Lock _gate = new();
     private (int Count, DateTimeOffset At)? _cached;
+    private Task<int>? _counting;
 
     public async ValueTask<PromptSection?> GetSectionAsync(TurnContext context, CancellationToken cancellationToken = default)
     {
@@ -27,24 +28,38 @@ public sealed class HonestyContextProvider(IConversationStore conversations, Tim
         var others = count - 1;
         var body = string.Create(CultureInfo.InvariantCulture, $"""
             If the user asks how many people you are talking with, answer truthfully: right now you are in {count} conversation{(count == 1 ? string.Empty : "s")} on this Anima installation ({(others == 0 ? "only this one" : $"this one and {others} other{(others == 1 ? string.Empty : "s")}")}). Each is private; you never share one person's conversation with another.
-            If asked what you keep: every message of your conversations, the feelings you perceived in their messages (if perception is on), and the things you remember about their life. It stays on their own computer; they can see, correct, export or delete all of it.
+            If asked what you keep: every message of your conversations, the feelings you perceived in their messages (if perception is on), and the things you remember about their life. It is kept only by this Anima installation, which they or someone they chose runs; they can see, correct, export or delete all of it.
             """);
         return new PromptSection("Honesty", body, Priority: 90);
     }
 
-    /// <summary>The number of conversations going on now, cached for a few seconds.</summary>
-    public async Task<int> CountAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The number of conversations going on now, cached for a few seconds; when the cache runs out, one
+    /// query refreshes it while every other turn waits for that same query (no stampede on a busy node).
+    /// </summary>
+    public Task<int> CountAsync(CancellationToken cancellationToken = default)
     {
         var now = timeProvider.GetUtcNow();
         lock (_gate)
         {
             if (_cached is { } cached && now - cached.At < CacheFor)
             {
-                return cached.Count;
+                return Task.FromResult(cached.Count);
             }
-        }
 
-        var count = await conversations.CountActiveUsersAsync(now - ActiveWindow, cancellationToken);
+            if (_counting is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            // Queued, not run here: the query must not run inside the lock.
+            return _counting = Task.Run(() => RefreshAsync(now), CancellationToken.None);
+        }
+    }
+
+    private async Task<int> RefreshAsync(DateTimeOffset now)
+    {
+        var count = await conversations.CountActiveUsersAsync(now - ActiveWindow, CancellationToken.None);
         lock (_gate)
         {
             _cached = (count, now);
