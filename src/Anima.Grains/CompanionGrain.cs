@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
@@ -400,9 +401,17 @@ public sealed partial class CompanionGrain(
     {
         try
         {
+            // The gap timer is pushed back at most every 100 ms: resetting a timer per token took a lock in
+            // the runtime's timer queue that every streaming reply contended for.
+            var lastReset = 0L;
             await foreach (var update in client.GetStreamingResponseAsync(messages, chatOptions, watchdog.Token).WithCancellation(watchdog.Token))
             {
-                watchdog.CancelAfter(_options.TokenGapTimeout);
+                if (lastReset == 0 || Stopwatch.GetElapsedTime(lastReset) > TimeSpan.FromMilliseconds(100))
+                {
+                    watchdog.CancelAfter(_options.TokenGapTimeout);
+                    lastReset = Stopwatch.GetTimestamp();
+                }
+
                 if (!string.IsNullOrEmpty(update.Text))
                 {
                     pieces.TryWrite(update.Text);
