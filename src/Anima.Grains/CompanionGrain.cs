@@ -491,23 +491,21 @@ public sealed partial class CompanionGrain(
             return;
         }
 
+        // One tick is all the backstop is for: consolidate what is due, then remove the reminder (the next
+        // turn sets it again). A reminder left ticking would wake an idle companion again and again and keep
+        // it in memory, and retry a mind that cannot consolidate forever.
         var pending = _recent.Where(turn => turn.Id > state.State.ConsolidatedThroughTurnId && turn.Text.Length > 0).ToList();
-        if (pending.Count == 0 || _memory is null || mind.Client is null)
-        {
-            // Nothing left to consolidate (or nothing to do it with): the reminder is not needed until the next turn.
-            _consolidationReminder ??= await this.GetReminder(ConsolidationReminder);
-            if (_consolidationReminder is not null)
-            {
-                await this.UnregisterReminder(_consolidationReminder);
-                _consolidationReminder = null;
-            }
-
-            return;
-        }
-
-        if (timeProvider.GetUtcNow() - pending[^1].CreatedAt >= _options.ConsolidateAfterIdle)
+        if (pending.Count > 0 && _memory is not null && mind.Client is not null && _activeReply is null
+            && timeProvider.GetUtcNow() - pending[^1].CreatedAt >= _options.ConsolidateAfterIdle)
         {
             await ConsolidateAsync(CancellationToken.None);
+        }
+
+        _consolidationReminder ??= await this.GetReminder(ConsolidationReminder);
+        if (_consolidationReminder is not null)
+        {
+            await this.UnregisterReminder(_consolidationReminder);
+            _consolidationReminder = null;
         }
     }
 

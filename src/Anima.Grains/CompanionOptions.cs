@@ -40,6 +40,13 @@ public sealed class CompanionOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan AbandonedReplyTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a companion nobody talks to stays in memory before it is deactivated (default 15 min); it comes
+    /// back with its state at the next message. At least 10 seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
+    public TimeSpan DeactivateAfterIdle { get; set; } = TimeSpan.FromMinutes(15);
+
     public TimeSpan ConsolidateAfterIdle { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The most tokens one reply may have (16..8,192; default 1,024).</summary>

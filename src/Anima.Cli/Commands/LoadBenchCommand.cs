@@ -37,11 +37,15 @@ public sealed class LoadBenchCommand : ICliCommand
     public string Usage => """
         Usage: anima bench load --server URL [--users 100] [--duration 60] [--think 5] [--first-token-ms 200] [--tokens-per-second 30]
                                 [--admin-user NAME --admin-password PASSWORD] [--mind-port 0] [--server-pid PID] [--seed 1]
+                                [--idle-check] [--idle-timeout 600]
           Starts a scripted OpenAI-compatible mind on 127.0.0.1, points the server at it (as the administrator: the
           first account, created when the server is new), signs up the simulated users, then each user talks for
           --duration seconds with exponential think time (mean --think s), English and Korean messages of varied length.
           Prints throughput, turn overhead p50/p99 (turn time minus the scripted mind's own time), errors, and with
-          --server-pid the server's CPU and memory per companion. The last line is `p99 overhead ms: X`.
+          --server-pid the server's CPU and memory per companion. With --idle-check it then waits (up to --idle-timeout s)
+          for the idle companions to leave memory (the server's Anima:Companion:DeactivateAfterIdle), reports managed
+          memory per active and per idle companion (the administrator's /api/admin/stats, after a full collection), and
+          checks that every companion comes back with its state. The last line is `p99 overhead ms: X`.
         """;
 
     public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
@@ -59,6 +63,8 @@ public sealed class LoadBenchCommand : ICliCommand
         var mindPort = arguments.GetInt32("--mind-port", 0, 0, 65535);
         var serverPid = arguments.GetInt32("--server-pid", 0, 0, int.MaxValue);
         var seed = arguments.GetInt32("--seed", 1);
+        var idleCheck = arguments.Has("--idle-check");
+        var idleTimeout = TimeSpan.FromSeconds(arguments.GetInt32("--idle-timeout", 600, 10, 86_400));
         arguments.ThrowIfUnused();
 
         await using var mind = await ScriptedMindServer.StartAsync(mindPort, cancellationToken);
@@ -80,6 +86,7 @@ public sealed class LoadBenchCommand : ICliCommand
             }
         }
 
+        var baseline = idleCheck ? await StatsAsync(http, adminToken, cancellationToken) : null;
         var runId = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture);
         var tokens = new string[users];
         using (var progress = new ConsoleProgressBar(context, "signing up"))
@@ -95,6 +102,7 @@ public sealed class LoadBenchCommand : ICliCommand
 
         var cpuBefore = ProcessCpu(serverPid);
         var results = new TurnResults();
+        var completedTurns = new int[users];
         var clock = Stopwatch.StartNew();
         using (var progress = new ConsoleProgressBar(context, "talking"))
         {
@@ -106,7 +114,7 @@ public sealed class LoadBenchCommand : ICliCommand
                     await Task.Delay(500, cancellationToken);
                 }
             }, cancellationToken);
-            await Task.WhenAll(Enumerable.Range(0, users).Select(index => SimulateUserAsync(http, tokens[index], new Random(seed + index), think, duration, clock, firstToken, tokensPerSecond, results, cancellationToken)));
+            await Task.WhenAll(Enumerable.Range(0, users).Select(index => SimulateUserAsync(http, tokens[index], new Random(seed + index), think, duration, clock, firstToken, tokensPerSecond, results, () => Interlocked.Increment(ref completedTurns[index]), cancellationToken)));
             progress.Report(1);
             await reporter;
         }
@@ -129,12 +137,17 @@ public sealed class LoadBenchCommand : ICliCommand
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"server memory: {rss / 1048576.0:0} MiB resident with {users} active companions = {rss / 1024.0 / users:0} KiB per companion (upper bound, includes the runtime)"));
         }
 
+        if (baseline is not null)
+        {
+            await ReportIdleMemoryAsync(http, adminToken, tokens, completedTurns, baseline, idleTimeout, context, cancellationToken);
+        }
+
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"p50 overhead ms: {Percentile(overheads, 0.50):0.0}"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"p99 overhead ms: {Percentile(overheads, 0.99):0.0}"));
         return results.Errors == 0 ? 0 : 1;
     }
 
-    private static async Task SimulateUserAsync(HttpClient http, string token, Random random, double think, TimeSpan duration, Stopwatch clock, TimeSpan firstToken, double tokensPerSecond, TurnResults results, CancellationToken cancellationToken)
+    private static async Task SimulateUserAsync(HttpClient http, string token, Random random, double think, TimeSpan duration, Stopwatch clock, TimeSpan firstToken, double tokensPerSecond, TurnResults results, Action completed, CancellationToken cancellationToken)
     {
         // Users arrive spread over the first think interval rather than all at once.
         await Task.Delay(TimeSpan.FromSeconds(random.NextDouble() * think), cancellationToken);
@@ -177,6 +190,11 @@ public sealed class LoadBenchCommand : ICliCommand
 
             var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             results.Add(ok, total - mindTime, (firstTokenAt ?? total) - firstToken.TotalMilliseconds, first);
+            if (ok)
+            {
+                completed();
+            }
+
             first = false;
             var pause = TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()) * think);
             var left = duration - clock.Elapsed;
@@ -188,6 +206,63 @@ public sealed class LoadBenchCommand : ICliCommand
             await Task.Delay(pause < left ? pause : left, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Memory per active companion (all just talked), per idle companion (after they left memory), and whether each
+    /// comes back with its state: its turn count is every turn the bench completed (a user and a companion turn each).
+    /// </summary>
+    private static async Task ReportIdleMemoryAsync(HttpClient http, string adminToken, string[] tokens, int[] completedTurns, NodeStats baseline, TimeSpan idleTimeout, CliContext context, CancellationToken cancellationToken)
+    {
+        var output = context.Out;
+        var active = await StatsAsync(http, adminToken, cancellationToken);
+        var users = tokens.Length;
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"managed memory per active companion: {(active.ManagedHeapBytes - baseline.ManagedHeapBytes) / 1024.0 / users:0.0} KiB ({active.ActiveCompanions} companions in memory, heap {active.ManagedHeapBytes / 1048576.0:0} MiB, baseline {baseline.ManagedHeapBytes / 1048576.0:0} MiB)"));
+        var waited = Stopwatch.StartNew();
+        var idle = active;
+        using (var progress = new ConsoleProgressBar(context, "waiting for idle companions to leave memory"))
+        {
+            while (idle.ActiveCompanions > 0 && waited.Elapsed < idleTimeout)
+            {
+                progress.Report(waited.Elapsed / idleTimeout, $"{idle.ActiveCompanions} still in memory");
+                await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+                idle = await StatsAsync(http, adminToken, cancellationToken, collect: false);
+            }
+
+            progress.Report(1);
+        }
+
+        idle = await StatsAsync(http, adminToken, cancellationToken);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"managed memory per idle companion: {(idle.ManagedHeapBytes - baseline.ManagedHeapBytes) / 1024.0 / users:0.0} KiB ({idle.ActiveCompanions} companions in memory after {waited.Elapsed.TotalSeconds:0} s, heap {idle.ManagedHeapBytes / 1048576.0:0} MiB, resident {idle.WorkingSetBytes / 1048576.0:0} MiB)"));
+
+        var intact = 0;
+        await Parallel.ForAsync(0, users, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (index, token) =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/companion");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens[index]);
+            using var response = await http.SendAsync(request, token);
+            var companion = await response.Content.ReadFromJsonAsync<JsonElement>(Json, token);
+            if (companion.GetProperty("turnCount").GetInt32() == completedTurns[index] * 2)
+            {
+                Interlocked.Increment(ref intact);
+            }
+        });
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"companions back with their state: {intact}/{users}"));
+    }
+
+    private static async Task<NodeStats> StatsAsync(HttpClient http, string adminToken, CancellationToken cancellationToken, bool collect = true)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, collect ? "/api/admin/stats?collect=true" : "/api/admin/stats");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new CliUsageException($"The server refused its statistics ({(int)response.StatusCode}); --idle-check needs the administrator's account.");
+        }
+
+        return (await response.Content.ReadFromJsonAsync<NodeStats>(Json, cancellationToken))!;
+    }
+
+    private sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes);
 
     private static string Message(Random random)
     {

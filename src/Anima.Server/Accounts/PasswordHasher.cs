@@ -77,12 +77,25 @@ public sealed class PasswordHasher(PasswordHasherOptions options)
 /// <summary>Argon2id cost parameters.</summary>
 public sealed class PasswordHasherOptions
 {
-    /// <summary>Memory in KiB (default 19,456 = 19 MiB, OWASP's minimum for Argon2id).</summary>
-    public int MemoryKiB { get; set; } = 19_456;
+    public const string SectionName = "Anima:Accounts:PasswordHash";
+
+    /// <summary>OWASP's minimum memory for Argon2id with two passes.</summary>
+    public const int RecommendedMemoryKiB = 19_456;
+
+    /// <summary>
+    /// Memory in KiB (default 19,456 = 19 MiB, OWASP's minimum for Argon2id). Lower values are accepted
+    /// (down to 64) only so that load benchmarks can create thousands of accounts; the server warns at start.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(64, 4_194_304)]
+    public int MemoryKiB { get; set; } = RecommendedMemoryKiB;
 
     /// <summary>Passes over memory (default 2).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 100)]
     public int Iterations { get; set; } = 2;
 
     /// <summary>Lanes (default 1).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 64)]
     public int Parallelism { get; set; } = 1;
+
+    public bool IsBelowRecommendation => MemoryKiB < RecommendedMemoryKiB || Iterations < 2;
 }

@@ -81,7 +81,9 @@ public static class AnimaHostingExtensions
 
         // Accounts.
         services.AddMemoryCache();
-        services.AddSingleton(new PasswordHasherOptions());
+        services.AddOptions<PasswordHasherOptions>().BindConfiguration(PasswordHasherOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(provider => provider.GetRequiredService<IOptions<PasswordHasherOptions>>().Value);
+        services.AddHostedService<PasswordHashWarning>();
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<SignInThrottle>();
         services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
@@ -93,9 +95,17 @@ public static class AnimaHostingExtensions
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
 
         // The Orleans silo: one grain per user's companion, state in the same database as everything else.
+        var companion = builder.Configuration.GetSection(CompanionOptions.SectionName).Get<CompanionOptions>() ?? new CompanionOptions();
         builder.UseOrleans(silo =>
         {
             silo.AddReminders();
+
+            // An idle companion leaves memory after this long and comes back with its state at the next message.
+            silo.Configure<Orleans.Configuration.GrainCollectionOptions>(options =>
+            {
+                options.CollectionAge = companion.DeactivateAfterIdle;
+                options.CollectionQuantum = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, companion.DeactivateAfterIdle.Ticks / 2));
+            });
             if (cluster.IsEnabled)
             {
                 ConfigureCluster(silo, anima, cluster);
@@ -155,6 +165,7 @@ public static class AnimaHostingExtensions
         app.MapMindApi();
         app.MapMemoryApi();
         app.MapVoiceApi();
+        app.MapAdminApi();
         app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous();
         app.MapGet("/api/presence", async (Anima.Core.Policy.HonestyContextProvider honesty, CancellationToken cancellationToken) =>
             TypedResults.Ok(new { activeConversations = await honesty.CountAsync(cancellationToken), windowMinutes = Anima.Core.Policy.HonestyContextProvider.ActiveWindow.TotalMinutes }))
@@ -200,4 +211,23 @@ internal sealed class PostgresStartup(PostgresDatabase database) : IHostedServic
     public Task StartAsync(CancellationToken cancellationToken) => database.InitializeAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Says loudly when password hashing was configured below the recommended strength (acceptable for a load benchmark only).</summary>
+internal sealed partial class PasswordHashWarning(PasswordHasherOptions options, ILogger<PasswordHashWarning> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.IsBelowRecommendation)
+        {
+            LogWeakHashing(logger, options.MemoryKiB, options.Iterations);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Password hashing is set below OWASP's recommendation (Argon2id m={MemoryKiB} KiB, t={Iterations}); use this only for load benchmarks, never for real accounts.")]
+    private static partial void LogWeakHashing(ILogger logger, int memoryKiB, int iterations);
 }
