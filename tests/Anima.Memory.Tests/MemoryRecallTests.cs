@@ -133,6 +133,38 @@ public sealed class MemoryRecallTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Recall_AnswerNextToTheTurnThatMatches_SessionSignalLiftsIt()
+    {
+        var conversation = _time.GetUtcNow().AddDays(-100);
+        var context = Add("pottery class with the kids") with { CreatedAt = conversation };
+        var answer = Add("the kids made a mug") with { CreatedAt = conversation.AddMinutes(2) };
+        var elsewhere = Add("the kids made pancakes") with { CreatedAt = _time.GetUtcNow().AddDays(-20) };
+        await _store.UpsertManyAsync(User, [context, answer, elsewhere], Token);
+        var noSession = new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecentCandidates = 0, ImportantCandidates = 0, SessionWeight = 0 });
+        var withSession = new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecentCandidates = 0, ImportantCandidates = 0 });
+
+        var without = (await noSession.RecallAsync(User, "what the kids made at pottery class", 3, Token)).Select(result => result.Memory.Id).ToList();
+        var with = (await withSession.RecallAsync(User, "what the kids made at pottery class", 3, Token)).Select(result => result.Memory.Id).ToList();
+
+        Assert.Equal([context.Id, elsewhere.Id, answer.Id], without);
+        Assert.Equal([context.Id, answer.Id, elsewhere.Id], with);
+    }
+
+    [Fact]
+    public void WithSessionSignal_NeighboursWithinWindow_GainTheirBestScore()
+    {
+        var start = _time.GetUtcNow();
+        MemorySearchHit Hit(double score, TimeSpan offset) => new(Add("x") with { CreatedAt = start + offset }, score);
+        var hits = new[] { Hit(1.0, TimeSpan.Zero), Hit(4.0, TimeSpan.FromMinutes(30)), Hit(2.0, TimeSpan.FromMinutes(85)), Hit(3.0, TimeSpan.FromDays(3)) };
+
+        var scores = MemoryRecall.WithSessionSignal(hits, 0.5, TimeSpan.FromHours(1));
+
+        // 0:00 sees 0:30 (4); 0:30 sees itself (4); 1:25 sees 0:30 (4); day 3 sees only itself.
+        Assert.Equal([1.0 + 2.0, 4.0 + 2.0, 2.0 + 2.0, 3.0 + 1.5], scores);
+        Assert.Equal([1.0, 4.0, 2.0, 3.0], MemoryRecall.WithSessionSignal(hits, 0, TimeSpan.FromHours(1)));
+    }
+
+    [Fact]
     public void Constructor_NegativeWeight_Throws()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecencyWeight = -1 }));

@@ -32,6 +32,32 @@ public sealed class SqliteMemoryStoreTests : MemoryStoreContractTests
     }
 
     [Fact]
+    public async Task Search_AfterInsertsCorrectionsAndDeletes_CachedFrequenciesScoreLikeAFreshStore()
+    {
+        var zebras = Enumerable.Range(0, 3).Select(index => NewMemory(Alice, $"saw a zebra at the zoo, visit {index}")).ToList();
+        await Store.UpsertManyAsync(Alice, [.. zebras, NewMemory(Alice, "bought bread"), NewMemory(Alice, "zoo tickets were cheap")], Token);
+        await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra zoo giraffe" }, Token);
+
+        async Task AssertScoresLikeFreshStore()
+        {
+            var cached = await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra zoo giraffe" }, Token);
+            await using var fresh = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+            await fresh.InitializeAsync(Token);
+            var expected = await fresh.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra zoo giraffe" }, Token);
+            Assert.Equal(expected.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))), cached.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))));
+        }
+
+        await Store.UpsertManyAsync(Alice, [NewMemory(Alice, "a giraffe and a zebra"), NewMemory(Alice, "zebra crossing near home")], Token);
+        await AssertScoresLikeFreshStore();
+        await Store.UpdateAsync(Alice, zebras[0].Id, new MemoryCorrection { Text = "saw a lion at the zoo" }, Token);
+        await AssertScoresLikeFreshStore();
+        await Store.DeleteAsync(Alice, zebras[1].Id, Token);
+        await AssertScoresLikeFreshStore();
+        await Store.UpsertAsync(Bob, NewMemory(Bob, "zebra zebra zebra"), Token);
+        await AssertScoresLikeFreshStore();
+    }
+
+    [Fact]
     public async Task Delete_Memory_TextNoLongerInDatabaseFile()
     {
         const string Secret = "xylophonicsecretword";
