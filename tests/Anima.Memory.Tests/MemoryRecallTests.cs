@@ -151,6 +151,31 @@ public sealed class MemoryRecallTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Recall_WhenQuestion_FavoursTheMemoryThatSaysWhen()
+    {
+        // Same number of terms, so the same full-text score: only saying when tells them apart.
+        var undated = Add("we went to the support group at the community centre downtown", age: TimeSpan.FromDays(30));
+        var dated = Add("we went to the support group at the community centre yesterday", age: TimeSpan.FromDays(30));
+        await _store.UpsertManyAsync(User, [undated, dated], Token);
+        MemoryRecall Recall(double timeAnswerWeight) => new(_store, _time, options: new MemoryRecallOptions
+        {
+            RecentCandidates = 0,
+            ImportantCandidates = 0,
+            SessionWeight = 0,
+            TimeAnswerWeight = timeAnswerWeight,
+        });
+
+        var plain = await Recall(0).RecallAsync(User, "When did she go to the support group?", 2, Token);
+        var timed = await Recall(0.1).RecallAsync(User, "When did she go to the support group?", 2, Token);
+        var notWhen = await Recall(0.1).RecallAsync(User, "Did she go to the support group?", 2, Token);
+
+        Assert.Equal(plain.Single(result => result.Memory.Id == dated.Id).Score + 0.1, timed[0].Score, 9);
+        Assert.Equal(dated.Id, timed[0].Memory.Id);
+        Assert.Equal(plain.Single(result => result.Memory.Id == undated.Id).Score, timed[1].Score, 9);
+        Assert.All(notWhen, result => Assert.Equal(plain[0].Score, result.Score, 9));
+    }
+
+    [Fact]
     public void WithSessionSignal_NeighboursWithinWindow_GainTheirBestScore()
     {
         var start = _time.GetUtcNow();

@@ -7,8 +7,8 @@ namespace Anima.Memory.Recall;
 /// <summary>
 /// Weights and candidate counts of <see cref="MemoryRecall"/>. The score of a candidate memory is
 /// <c>LexicalWeight·lexical + VectorWeight·max(0, cosine) + RecencyWeight·recency + ImportanceWeight·importance
-/// + EmotionWeight·emotionalWeight + EventWeight·eventProximity</c>, where lexical is the store's full-text score divided
-/// by the best one of this query (0..1), recency is <c>2^(−age / RecencyHalfLife)</c>, and event proximity is 1 on the
+/// + EmotionWeight·emotionalWeight + EventWeight·eventProximity + TimeAnswerWeight·saysWhen</c>, where lexical is the
+/// store's full-text score plus the session signal (<see cref="SessionWeight"/>) divided by the best one of this query (0..1), recency is <c>2^(−age / RecencyHalfLife)</c>, and event proximity is 1 on the
 /// event's day falling linearly to 0 at the edges of the event window.
 /// </summary>
 public sealed class MemoryRecallOptions
@@ -50,6 +50,13 @@ public sealed class MemoryRecallOptions
     /// </summary>
     public double SessionWeight { get; init; } = 0.4;
 
+    /// <summary>
+    /// Added to a candidate that says when (a time word, date, weekday, month or year, or an event date) when the turn
+    /// asks when (<see cref="TimeQuestions"/>). Default 0.1 (LoCoMo temporal questions: recall@10 0.869 → 0.882 in the
+    /// prototype); 0 turns it off.
+    /// </summary>
+    public double TimeAnswerWeight { get; init; } = 0.1;
+
     /// <summary>Memories created this close in time count as one conversation for <see cref="SessionWeight"/> (default 1 hour).</summary>
     public TimeSpan SessionWindow { get; init; } = TimeSpan.FromHours(1);
 
@@ -77,7 +84,7 @@ public sealed class MemoryRecallOptions
             throw new ArgumentOutOfRangeException(nameof(EventWindowBefore), "Event and session windows must not be negative and the recency half-life must be positive.");
         }
 
-        foreach (var weight in new[] { LexicalWeight, VectorWeight, RecencyWeight, ImportanceWeight, EmotionWeight, EventWeight, SessionWeight, MinimumScore })
+        foreach (var weight in new[] { LexicalWeight, VectorWeight, RecencyWeight, ImportanceWeight, EmotionWeight, EventWeight, SessionWeight, TimeAnswerWeight, MinimumScore })
         {
             if (!double.IsFinite(weight) || weight < 0)
             {
@@ -162,6 +169,7 @@ public sealed class MemoryRecall
             queryVector = generated.Count > 0 ? generated[0].Vector.ToArray() : null;
         }
 
+        var asksWhen = _options.TimeAnswerWeight > 0 && TimeQuestions.AsksWhen(query);
         var results = new List<RecalledMemory>(candidates.Count);
         foreach (var (memory, lexical) in candidates.Values)
         {
@@ -176,7 +184,8 @@ public sealed class MemoryRecall
                 + _options.RecencyWeight * recency
                 + _options.ImportanceWeight * memory.Importance
                 + _options.EmotionWeight * memory.EmotionalWeight
-                + _options.EventWeight * eventProximity;
+                + _options.EventWeight * eventProximity
+                + (asksWhen && (memory.EventDate is not null || TimeQuestions.MentionsTime(memory.Text)) ? _options.TimeAnswerWeight : 0);
             if (score >= _options.MinimumScore)
             {
                 results.Add(new RecalledMemory(memory, score, lexical, vector, recency, eventProximity));
