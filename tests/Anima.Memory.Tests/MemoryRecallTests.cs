@@ -100,7 +100,7 @@ public sealed class MemoryRecallTests : IAsyncLifetime
     public async Task Recall_WithEmbeddings_FindsMeaningWithoutSharedWords()
     {
         var generator = new FakeEmbeddingGenerator(["dog", "puppy", "retriever", "walk"], ["tax", "money", "bank"]);
-        var dog = Add("Adopted a golden retriever puppy", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("retriever puppy") };
+        var dog = Add("Adopted a golden retriever", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("retriever puppy") };
         var money = Add("Worried about money at the bank", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("money bank") };
         await _store.UpsertManyAsync(User, [money, dog], Token);
         var recall = new MemoryRecall(_store, _time, generator);

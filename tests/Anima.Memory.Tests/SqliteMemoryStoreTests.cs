@@ -1,5 +1,6 @@
 using System.Text;
 using Anima.Memory.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace Anima.Memory.Tests;
 
@@ -29,6 +30,28 @@ public sealed class SqliteMemoryStoreTests : MemoryStoreContractTests
     public void Initialize_MissingFileAndFolder_CreatesDatabase()
     {
         Assert.True(File.Exists(DatabasePath));
+    }
+
+    [Fact]
+    public async Task Initialize_IndexFromAnotherAnalyzerVersion_RebuildsIt()
+    {
+        var memory = NewMemory(Alice, "She went to the pottery class with the kids");
+        await Store.UpsertManyAsync(Alice, [memory, NewMemory(Alice, "Bought bread")], Token);
+        await Store.DisposeAsync();
+        // What a file indexed by an older analyzer looks like to this one: no recorded version, no usable terms.
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync(Token);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM store_meta; INSERT INTO memories_fts(memories_fts) VALUES('delete-all'); UPDATE memories SET term_count = 0;";
+            await command.ExecuteNonQueryAsync(Token);
+        }
+
+        await using var reopened = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+        await reopened.InitializeAsync(Token);
+        var hits = await reopened.SearchAsync(Alice, new MemorySearchQuery { Text = "did she go to pottery with the children?" }, Token);
+
+        Assert.Equal(memory.Id, Assert.Single(hits).Memory.Id);
     }
 
     [Fact]

@@ -203,6 +203,81 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             INSERT INTO memories_fts(memories_fts, rank) VALUES('secure-delete', 1);
             """, cancellationToken);
         await ExecuteAsync(connection, string.Create(CultureInfo.InvariantCulture, $"PRAGMA user_version={SchemaVersion};"), cancellationToken);
+        await ReindexIfAnalyzerChangedAsync(connection, cancellationToken);
+    }
+
+    /// <summary>
+    /// Rebuilds the full-text index when the file was indexed by another version of <see cref="MemoryTextAnalyzer"/>
+    /// (recorded in <c>store_meta</c>; files from before it was recorded count as version 1): the same text would now
+    /// give other terms, and a query's terms would miss the old ones. One transaction; about 10 s per 100,000 memories.
+    /// </summary>
+    private static async Task ReindexIfAnalyzerChangedAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS store_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);", cancellationToken);
+        var version = MemoryTextAnalyzer.Version.ToString(CultureInfo.InvariantCulture);
+        if (await ScalarAsync(connection, "SELECT value FROM store_meta WHERE key = 'analyzer';", cancellationToken) is string stored
+            && string.Equals(stored, version, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        await ExecuteAsync(connection, "PRAGMA secure_delete=ON;", cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var rows = new List<(long Seq, string UserId, MemoryKind Kind, bool Retired, string Text, string? Context)>();
+        await using (var select = Command(connection, transaction, "SELECT seq, user_id, kind, retired, text, search_context FROM memories;"))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((reader.GetInt64(0), reader.GetString(1), (MemoryKind)reader.GetInt32(2), reader.GetInt64(3) != 0, reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetString(5)));
+            }
+        }
+
+        await using (var clear = Command(connection, transaction, "INSERT INTO memories_fts(memories_fts) VALUES('delete-all');"))
+        {
+            await clear.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var insertIndex = Command(connection, transaction,
+            "INSERT INTO memories_fts(rowid, scope, terms, context) VALUES($seq, $scope, $terms, $contextTerms);");
+        await using var updateCounts = Command(connection, transaction, "UPDATE memories SET term_count=$termCount, context_count=$contextCount WHERE seq=$seq;");
+        var prefixes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!prefixes.TryGetValue(row.UserId, out var prefix))
+            {
+                prefix = UserPrefix(row.UserId);
+                prefixes[row.UserId] = prefix;
+            }
+
+            var textTerms = MemoryTextAnalyzer.Analyze(row.Text, distinct: false);
+            var contextTerms = MemoryTextAnalyzer.Analyze(row.Context, distinct: false);
+            insertIndex.Parameters.Clear();
+            insertIndex.Parameters.AddWithValue("$seq", row.Seq);
+            insertIndex.Parameters.AddWithValue("$scope", ScopeText(row.Kind, row.Retired));
+            insertIndex.Parameters.AddWithValue("$terms", Prefixed(prefix, textTerms));
+            insertIndex.Parameters.AddWithValue("$contextTerms", Prefixed(prefix, contextTerms));
+            await insertIndex.ExecuteNonQueryAsync(cancellationToken);
+            updateCounts.Parameters.Clear();
+            updateCounts.Parameters.AddWithValue("$seq", row.Seq);
+            updateCounts.Parameters.AddWithValue("$termCount", textTerms.Count);
+            updateCounts.Parameters.AddWithValue("$contextCount", contextTerms.Count);
+            await updateCounts.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var record = Command(connection, transaction, "INSERT INTO store_meta(key, value) VALUES('analyzer', $version) ON CONFLICT(key) DO UPDATE SET value = excluded.value;"))
+        {
+            record.Parameters.AddWithValue("$version", version);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        if (rows.Count > 0)
+        {
+            await PurgeAsync(connection, cancellationToken);
+        }
     }
 
     public async Task UpsertAsync(string userId, Memory memory, CancellationToken cancellationToken = default)
@@ -893,7 +968,9 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
 
     private static string KindToken(MemoryKind kind) => "kind" + ((int)kind).ToString(CultureInfo.InvariantCulture);
 
-    private static string ScopeText(Memory memory) => memory.IsRetired ? $"{KindToken(memory.Kind)} retired" : KindToken(memory.Kind);
+    private static string ScopeText(Memory memory) => ScopeText(memory.Kind, memory.IsRetired);
+
+    private static string ScopeText(MemoryKind kind, bool retired) => retired ? $"{KindToken(kind)} retired" : KindToken(kind);
 
     private void EnsureInitialized()
     {
