@@ -984,8 +984,24 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
+        if (connection.Handle is { } handle && !_configuredHandles.TryGetValue(handle, out _))
+        {
+            // Once per pooled database handle (the pool keeps handles, and their settings, between opens).
+            await ExecuteAsync(connection, string.Create(CultureInfo.InvariantCulture, $"PRAGMA mmap_size={MemoryMappedBytes};"), cancellationToken);
+            _configuredHandles.AddOrUpdate(handle, handle);
+        }
+
         return connection;
     }
+
+    /// <summary>
+    /// The part of the file each connection reads through memory-mapped I/O (256 MiB): a search reads 50–100 rows at
+    /// random places of a large file; mapped pages are read in place instead of being copied into each pooled
+    /// connection's own 2 MiB page cache, which at 100,000 memories (36 MB) missed on most rows.
+    /// </summary>
+    private const long MemoryMappedBytes = 256L * 1024 * 1024;
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, SQLitePCL.sqlite3> _configuredHandles = new();
 
     private async Task<SqliteConnection> OpenWriterAsync(CancellationToken cancellationToken)
     {
