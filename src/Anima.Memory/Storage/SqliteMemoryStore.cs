@@ -419,13 +419,11 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         }
     }
 
-    private FrequencyCache? BeginFrequencyWrite(string userId)
+    private FrequencyCache BeginFrequencyWrite(string userId)
     {
-        if (!_frequencies.TryGetValue(userId, out var cache))
-        {
-            return null;
-        }
-
+        // Always registered, even before the user's first search: a search starting during this write must see it in
+        // flight, or it could cache a count read before the commit that this write would then never add to.
+        var cache = _frequencies.GetOrAdd(userId, _ => new FrequencyCache());
         lock (cache)
         {
             cache.WritesInFlight++;
@@ -437,13 +435,8 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
 
     /// <summary>Ends a write: adds the new memories' terms to the cached frequencies, or (null: a memory changed or was
     /// deleted, or the write failed) empties the cache.</summary>
-    private static void EndFrequencyWrite(FrequencyCache? cache, Dictionary<string, int>? added)
+    private static void EndFrequencyWrite(FrequencyCache cache, Dictionary<string, int>? added)
     {
-        if (cache is null)
-        {
-            return;
-        }
-
         lock (cache)
         {
             if (added is null)
