@@ -81,6 +81,34 @@ public sealed class SqliteMemoryStoreTests : MemoryStoreContractTests
     }
 
     [Fact]
+    public async Task Search_RacingWrites_CachedFrequenciesStillScoreLikeAFreshStore()
+    {
+        var writes = Task.Run(async () =>
+        {
+            for (var index = 0; index < 40; index++)
+            {
+                await Store.UpsertAsync(Alice, NewMemory(Alice, index % 3 == 0 ? $"zebra number {index}" : $"giraffe and zebra {index} at the zoo"), Token);
+            }
+        }, TestContext.Current.CancellationToken);
+        var searches = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            while (!writes.IsCompleted)
+            {
+                await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra giraffe zoo number" }, Token);
+            }
+        })).ToArray();
+        await Task.WhenAll([writes, .. searches]);
+
+        var cached = await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra giraffe zoo number", Limit = 50 }, Token);
+        await using var fresh = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+        await fresh.InitializeAsync(Token);
+        var expected = await fresh.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra giraffe zoo number", Limit = 50 }, Token);
+
+        Assert.Equal(40, expected.Count);
+        Assert.Equal(expected.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))), cached.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))));
+    }
+
+    [Fact]
     public async Task Delete_Memory_TextNoLongerInDatabaseFile()
     {
         const string Secret = "xylophonicsecretword";
