@@ -100,7 +100,7 @@ public sealed class MemoryRecallTests : IAsyncLifetime
     public async Task Recall_WithEmbeddings_FindsMeaningWithoutSharedWords()
     {
         var generator = new FakeEmbeddingGenerator(["dog", "puppy", "retriever", "walk"], ["tax", "money", "bank"]);
-        var dog = Add("Adopted a golden retriever puppy", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("retriever puppy") };
+        var dog = Add("Adopted a golden retriever", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("retriever puppy") };
         var money = Add("Worried about money at the bank", age: TimeSpan.FromDays(2)) with { Embedding = generator.Embed("money bank") };
         await _store.UpsertManyAsync(User, [money, dog], Token);
         var recall = new MemoryRecall(_store, _time, generator);
@@ -130,6 +130,63 @@ public sealed class MemoryRecallTests : IAsyncLifetime
         var recall = new MemoryRecall(_store, _time);
 
         Assert.Empty(await recall.RecallAsync(User, "What should I cook tonight?", 5, Token));
+    }
+
+    [Fact]
+    public async Task Recall_AnswerNextToTheTurnThatMatches_SessionSignalLiftsIt()
+    {
+        var conversation = _time.GetUtcNow().AddDays(-100);
+        var context = Add("pottery class with the kids") with { CreatedAt = conversation };
+        var answer = Add("the kids made a mug") with { CreatedAt = conversation.AddMinutes(2) };
+        var elsewhere = Add("the kids made pancakes") with { CreatedAt = _time.GetUtcNow().AddDays(-20) };
+        await _store.UpsertManyAsync(User, [context, answer, elsewhere], Token);
+        var noSession = new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecentCandidates = 0, ImportantCandidates = 0, SessionWeight = 0 });
+        var withSession = new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecentCandidates = 0, ImportantCandidates = 0 });
+
+        var without = (await noSession.RecallAsync(User, "what the kids made at pottery class", 3, Token)).Select(result => result.Memory.Id).ToList();
+        var with = (await withSession.RecallAsync(User, "what the kids made at pottery class", 3, Token)).Select(result => result.Memory.Id).ToList();
+
+        Assert.Equal([context.Id, elsewhere.Id, answer.Id], without);
+        Assert.Equal([context.Id, answer.Id, elsewhere.Id], with);
+    }
+
+    [Fact]
+    public async Task Recall_WhenQuestion_FavoursTheMemoryThatSaysWhen()
+    {
+        // Same number of terms, so the same full-text score: only saying when tells them apart.
+        var undated = Add("we went to the support group at the community centre downtown", age: TimeSpan.FromDays(30));
+        var dated = Add("we went to the support group at the community centre yesterday", age: TimeSpan.FromDays(30));
+        await _store.UpsertManyAsync(User, [undated, dated], Token);
+        MemoryRecall Recall(double timeAnswerWeight) => new(_store, _time, options: new MemoryRecallOptions
+        {
+            RecentCandidates = 0,
+            ImportantCandidates = 0,
+            SessionWeight = 0,
+            TimeAnswerWeight = timeAnswerWeight,
+        });
+
+        var plain = await Recall(0).RecallAsync(User, "When did she go to the support group?", 2, Token);
+        var timed = await Recall(0.1).RecallAsync(User, "When did she go to the support group?", 2, Token);
+        var notWhen = await Recall(0.1).RecallAsync(User, "Did she go to the support group?", 2, Token);
+
+        Assert.Equal(plain.Single(result => result.Memory.Id == dated.Id).Score + 0.1, timed[0].Score, 9);
+        Assert.Equal(dated.Id, timed[0].Memory.Id);
+        Assert.Equal(plain.Single(result => result.Memory.Id == undated.Id).Score, timed[1].Score, 9);
+        Assert.All(notWhen, result => Assert.Equal(plain[0].Score, result.Score, 9));
+    }
+
+    [Fact]
+    public void WithSessionSignal_NeighboursWithinWindow_GainTheirBestScore()
+    {
+        var start = _time.GetUtcNow();
+        MemorySearchHit Hit(double score, TimeSpan offset) => new(Add("x") with { CreatedAt = start + offset }, score);
+        var hits = new[] { Hit(1.0, TimeSpan.Zero), Hit(4.0, TimeSpan.FromMinutes(30)), Hit(2.0, TimeSpan.FromMinutes(85)), Hit(3.0, TimeSpan.FromDays(3)) };
+
+        var scores = MemoryRecall.WithSessionSignal(hits, 0.5, TimeSpan.FromHours(1));
+
+        // 0:00 sees 0:30 (4); 0:30 sees itself (4); 1:25 sees 0:30 (4); day 3 sees only itself.
+        Assert.Equal([1.0 + 2.0, 4.0 + 2.0, 2.0 + 2.0, 3.0 + 1.5], scores);
+        Assert.Equal([1.0, 4.0, 2.0, 3.0], MemoryRecall.WithSessionSignal(hits, 0, TimeSpan.FromHours(1)));
     }
 
     [Fact]

@@ -29,6 +29,23 @@ public sealed class MemoryTextAnalyzerTests
     public void StemEnglish_InflectedForms_MeetTheirBase(string word, string stem) =>
         Assert.Equal(stem, MemoryTextAnalyzer.StemEnglish(word));
 
+    [Theory]
+    [InlineData("went", "go")]
+    [InlineData("made", "make")]
+    [InlineData("bought", "buying")]
+    [InlineData("kids", "children")]
+    [InlineData("mom", "mother")]
+    [InlineData("pics", "photos")]
+    public void Analyze_IrregularFormsAndSynonyms_MeetOneTerm(string word, string other) =>
+        Assert.Equal(MemoryTextAnalyzer.Analyze(word), MemoryTextAnalyzer.Analyze(other));
+
+    [Fact]
+    public void Analyze_KoreanShortForm_AddsTheFullWord()
+    {
+        Assert.Contains("어머니", MemoryTextAnalyzer.Analyze("엄마랑 통화했어"));
+        Assert.Contains("아이", MemoryTextAnalyzer.Analyze("애들이 좋아했어"));
+    }
+
     [Fact]
     public void Analyze_MixedScriptsAndStopWords_SplitsAndDrops()
     {

@@ -1,5 +1,6 @@
 using System.Text;
 using Anima.Memory.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace Anima.Memory.Tests;
 
@@ -29,6 +30,82 @@ public sealed class SqliteMemoryStoreTests : MemoryStoreContractTests
     public void Initialize_MissingFileAndFolder_CreatesDatabase()
     {
         Assert.True(File.Exists(DatabasePath));
+    }
+
+    [Fact]
+    public async Task Initialize_IndexFromAnotherAnalyzerVersion_RebuildsIt()
+    {
+        var memory = NewMemory(Alice, "She went to the pottery class with the kids");
+        await Store.UpsertManyAsync(Alice, [memory, NewMemory(Alice, "Bought bread")], Token);
+        await Store.DisposeAsync();
+        // What a file indexed by an older analyzer looks like to this one: no recorded version, no usable terms.
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync(Token);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM store_meta; INSERT INTO memories_fts(memories_fts) VALUES('delete-all'); UPDATE memories SET term_count = 0;";
+            await command.ExecuteNonQueryAsync(Token);
+        }
+
+        await using var reopened = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+        await reopened.InitializeAsync(Token);
+        var hits = await reopened.SearchAsync(Alice, new MemorySearchQuery { Text = "did she go to pottery with the children?" }, Token);
+
+        Assert.Equal(memory.Id, Assert.Single(hits).Memory.Id);
+    }
+
+    [Fact]
+    public async Task Search_AfterInsertsCorrectionsAndDeletes_CachedFrequenciesScoreLikeAFreshStore()
+    {
+        var zebras = Enumerable.Range(0, 3).Select(index => NewMemory(Alice, $"saw a zebra at the zoo, visit {index}")).ToList();
+        await Store.UpsertManyAsync(Alice, [.. zebras, NewMemory(Alice, "bought bread"), NewMemory(Alice, "zoo tickets were cheap")], Token);
+        await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra zoo giraffe" }, Token);
+
+        async Task AssertScoresLikeFreshStore()
+        {
+            var cached = await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra zoo giraffe" }, Token);
+            await using var fresh = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+            await fresh.InitializeAsync(Token);
+            var expected = await fresh.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra zoo giraffe" }, Token);
+            Assert.Equal(expected.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))), cached.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))));
+        }
+
+        await Store.UpsertManyAsync(Alice, [NewMemory(Alice, "a giraffe and a zebra"), NewMemory(Alice, "zebra crossing near home")], Token);
+        await AssertScoresLikeFreshStore();
+        await Store.UpdateAsync(Alice, zebras[0].Id, new MemoryCorrection { Text = "saw a lion at the zoo" }, Token);
+        await AssertScoresLikeFreshStore();
+        await Store.DeleteAsync(Alice, zebras[1].Id, Token);
+        await AssertScoresLikeFreshStore();
+        await Store.UpsertAsync(Bob, NewMemory(Bob, "zebra zebra zebra"), Token);
+        await AssertScoresLikeFreshStore();
+    }
+
+    [Fact]
+    public async Task Search_RacingWrites_CachedFrequenciesStillScoreLikeAFreshStore()
+    {
+        var writes = Task.Run(async () =>
+        {
+            for (var index = 0; index < 40; index++)
+            {
+                await Store.UpsertAsync(Alice, NewMemory(Alice, index % 3 == 0 ? $"zebra number {index}" : $"giraffe and zebra {index} at the zoo"), Token);
+            }
+        }, TestContext.Current.CancellationToken);
+        var searches = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            while (!writes.IsCompleted)
+            {
+                await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra giraffe zoo number" }, Token);
+            }
+        })).ToArray();
+        await Task.WhenAll([writes, .. searches]);
+
+        var cached = await Store.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra giraffe zoo number", Limit = 50 }, Token);
+        await using var fresh = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+        await fresh.InitializeAsync(Token);
+        var expected = await fresh.SearchAsync(Alice, new MemorySearchQuery { Text = "zebra giraffe zoo number", Limit = 50 }, Token);
+
+        Assert.Equal(40, expected.Count);
+        Assert.Equal(expected.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))), cached.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))));
     }
 
     [Fact]

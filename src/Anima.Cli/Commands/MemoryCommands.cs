@@ -13,7 +13,7 @@ public sealed class BenchMemoryCommand : ICliCommand
 
     public string Usage => """
         Usage: anima bench memory --locomo FILE [--k 10] [--observations] [--db PATH | --postgres CONNECTION]
-               anima bench memory --scale N [--queries 1000] [--seed 7] [--db PATH | --postgres CONNECTION]
+               anima bench memory --scale N [--queries 1000] [--warmup 200] [--seed 7] [--db PATH | --postgres CONNECTION]
 
           --locomo FILE    LoCoMo JSON (e.g. ../shared/data/locomo/locomo5-dev.json): every turn is stored as an
                            episodic memory and, for every question with evidence, recall@5 and recall@K count the
@@ -23,6 +23,8 @@ public sealed class BenchMemoryCommand : ICliCommand
           --scale N        store a synthetic English/Korean history of N memories for one user (plus 4 other users
                            with N/20 each) and measure recall latency p50/p99.
           --queries Q      queries measured in --scale mode (default 1000).
+          --warmup W       untimed queries first in --scale mode (default 200: the JIT's optimised code and the
+                           store's caches, as in a running server).
           --seed S         random seed of the synthetic history (default 7).
           --db PATH        SQLite file to use (default: a temporary file, deleted afterwards).
           --postgres CONN  use PostgreSQL instead (a new table, dropped afterwards), e.g.
@@ -38,6 +40,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         var k = arguments.GetInt32("--k", 10, 1, 100);
         var observations = arguments.Has("--observations");
         var queries = arguments.GetInt32("--queries", 1000, 1, 1_000_000);
+        var warmUp = arguments.GetInt32("--warmup", ScaleBenchmark.DefaultWarmUpQueries, 0, 1_000_000);
         var seed = arguments.GetInt32("--seed", 7);
         var databasePath = arguments.Get("--db");
         var postgres = arguments.Get("--postgres");
@@ -66,7 +69,7 @@ public sealed class BenchMemoryCommand : ICliCommand
             {
                 await using var store = new PostgresMemoryStore(dataSource, tableName: table);
                 await store.InitializeAsync(cancellationToken);
-                return await RunAsync(store, locomo, scaleText, k, observations, queries, seed, context, cancellationToken);
+                return await RunAsync(store, locomo, scaleText, k, observations, queries, warmUp, seed, context, cancellationToken);
             }
             finally
             {
@@ -79,7 +82,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         {
             await using var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = databasePath });
             await store.InitializeAsync(cancellationToken);
-            return await RunAsync(store, locomo, scaleText, k, observations, queries, seed, context, cancellationToken);
+            return await RunAsync(store, locomo, scaleText, k, observations, queries, warmUp, seed, context, cancellationToken);
         }
         finally
         {
@@ -94,7 +97,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         }
     }
 
-    private static async Task<int> RunAsync(IMemoryStore store, string? locomo, string? scaleText, int k, bool observations, int queries, int seed,
+    private static async Task<int> RunAsync(IMemoryStore store, string? locomo, string? scaleText, int k, bool observations, int queries, int warmUp, int seed,
         CliContext context, CancellationToken cancellationToken)
     {
         if (locomo is not null)
@@ -107,7 +110,7 @@ public sealed class BenchMemoryCommand : ICliCommand
             throw new CliUsageException($"--scale must be a whole number from 100 to 10000000; got '{scaleText}'.");
         }
 
-        return await RunScaleAsync(store, scale, queries, seed, context, cancellationToken);
+        return await RunScaleAsync(store, scale, queries, warmUp, seed, context, cancellationToken);
     }
 
     private static async Task<int> RunLocomoAsync(IMemoryStore store, string path, int k, bool observations, CliContext context, CancellationToken cancellationToken)
@@ -150,19 +153,19 @@ public sealed class BenchMemoryCommand : ICliCommand
         return 0;
     }
 
-    private static async Task<int> RunScaleAsync(IMemoryStore store, int scale, int queries, int seed, CliContext context, CancellationToken cancellationToken)
+    private static async Task<int> RunScaleAsync(IMemoryStore store, int scale, int queries, int warmUp, int seed, CliContext context, CancellationToken cancellationToken)
     {
         ScaleReport report;
         using (var progress = new ConsoleProgressBar(context, "synthetic history"))
         {
-            report = await new ScaleBenchmark(store).RunAsync(scale, queries, seed, progress, cancellationToken);
+            report = await new ScaleBenchmark(store).RunAsync(scale, queries, seed, progress, cancellationToken, warmUp);
         }
 
         var output = context.Out;
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"synthetic history: {report.Memories} memories for the measured user (+{report.OtherUsersMemories} of other users), stored in {report.IngestTime.TotalSeconds:0.0} s"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"{report.Queries} recall queries (English and Korean, 8 results each): mean {report.Mean.TotalMilliseconds:0.00} ms, p50 {report.P50.TotalMilliseconds:0.00} ms, p99 {report.P99.TotalMilliseconds:0.00} ms, max {report.Max.TotalMilliseconds:0.00} ms"));
+            $"{report.Queries} recall queries (English and Korean, 8 results each, after {report.WarmUpQueries} untimed): mean {report.Mean.TotalMilliseconds:0.00} ms, p50 {report.P50.TotalMilliseconds:0.00} ms, p99 {report.P99.TotalMilliseconds:0.00} ms, max {report.Max.TotalMilliseconds:0.00} ms"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"process CPU time per query: {report.CpuPerQuery.TotalMilliseconds:0.00} ms (excludes time spent waiting for a core)"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

@@ -7,14 +7,16 @@ namespace Anima.Memory.Recall;
 /// <summary>
 /// Weights and candidate counts of <see cref="MemoryRecall"/>. The score of a candidate memory is
 /// <c>LexicalWeight·lexical + VectorWeight·max(0, cosine) + RecencyWeight·recency + ImportanceWeight·importance
-/// + EmotionWeight·emotionalWeight + EventWeight·eventProximity</c>, where lexical is the store's full-text score divided
-/// by the best one of this query (0..1), recency is <c>2^(−age / RecencyHalfLife)</c>, and event proximity is 1 on the
+/// + EmotionWeight·emotionalWeight + EventWeight·eventProximity + TimeAnswerWeight·saysWhen</c>, where lexical is the
+/// store's full-text score plus the session signal (<see cref="SessionWeight"/>) divided by the best one of this query (0..1), recency is <c>2^(−age / RecencyHalfLife)</c>, and event proximity is 1 on the
 /// event's day falling linearly to 0 at the edges of the event window.
 /// </summary>
 public sealed class MemoryRecallOptions
 {
-    /// <summary>Full-text candidates fetched per query (default 20, 1..500; 40 gave the same LoCoMo recall@10 and was slower).</summary>
-    public int LexicalCandidates { get; init; } = 20;
+    /// <summary>Full-text candidates fetched per query (default 30, 1..500). They are also the pool the session signal
+    /// looks for neighbours in (LoCoMo recall@10 with the session signal: 20 → 0.769, 30 → 0.772, 50 → 0.775 in the
+    /// prototype; 30 keeps the query cheap).</summary>
+    public int LexicalCandidates { get; init; } = 30;
 
     /// <summary>Newest memories also considered, so the last things said can surface without shared words (default 10).</summary>
     public int RecentCandidates { get; init; } = 10;
@@ -40,6 +42,24 @@ public sealed class MemoryRecallOptions
 
     public double EventWeight { get; init; } = 0.6;
 
+    /// <summary>
+    /// How much a full-text candidate gains from the best-matching candidate said within <see cref="SessionWindow"/> of it
+    /// (itself included): <c>lexical' = lexical + SessionWeight · max(lexical of that conversation's candidates)</c>, then
+    /// normalised again by the best. An answer is often a turn that shares few words with the question while the turns
+    /// around it share many ("what did Mel make?" — "we made this!" after "my pottery class"). Default 0.4; 0 turns it off.
+    /// </summary>
+    public double SessionWeight { get; init; } = 0.4;
+
+    /// <summary>
+    /// Added to a candidate that says when (a time word, date, weekday, month or year, or an event date) when the turn
+    /// asks when (<see cref="TimeQuestions"/>). Default 0.1 (LoCoMo temporal questions: recall@10 0.869 → 0.882 in the
+    /// prototype); 0 turns it off.
+    /// </summary>
+    public double TimeAnswerWeight { get; init; } = 0.1;
+
+    /// <summary>Memories created this close in time count as one conversation for <see cref="SessionWeight"/> (default 1 hour).</summary>
+    public TimeSpan SessionWindow { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Half-life of the recency signal (default 30 days).</summary>
     public TimeSpan RecencyHalfLife { get; init; } = TimeSpan.FromDays(30);
 
@@ -59,12 +79,12 @@ public sealed class MemoryRecallOptions
             throw new ArgumentOutOfRangeException(nameof(RecentCandidates), $"Recent and important candidates must be from 0 to {MemoryListQuery.MaxLimit}.");
         }
 
-        if (EventWindowBefore < TimeSpan.Zero || EventWindowAfter < TimeSpan.Zero || RecencyHalfLife <= TimeSpan.Zero)
+        if (EventWindowBefore < TimeSpan.Zero || EventWindowAfter < TimeSpan.Zero || RecencyHalfLife <= TimeSpan.Zero || SessionWindow < TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(EventWindowBefore), "Event windows must not be negative and the recency half-life must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(EventWindowBefore), "Event and session windows must not be negative and the recency half-life must be positive.");
         }
 
-        foreach (var weight in new[] { LexicalWeight, VectorWeight, RecencyWeight, ImportanceWeight, EmotionWeight, EventWeight, MinimumScore })
+        foreach (var weight in new[] { LexicalWeight, VectorWeight, RecencyWeight, ImportanceWeight, EmotionWeight, EventWeight, SessionWeight, TimeAnswerWeight, MinimumScore })
         {
             if (!double.IsFinite(weight) || weight < 0)
             {
@@ -114,10 +134,11 @@ public sealed class MemoryRecall
         var candidates = new Dictionary<Guid, (Memory Memory, double Lexical)>();
         var lexicalLimit = Math.Max(_options.LexicalCandidates, limit);
         var hits = await _store.SearchAsync(userId, new MemorySearchQuery { Text = Memory.TruncateText(query), Limit = lexicalLimit }, cancellationToken);
-        var best = hits.Count > 0 ? hits.Max(hit => hit.LexicalScore) : 0;
-        foreach (var hit in hits)
+        var lexicalScores = WithSessionSignal(hits, _options.SessionWeight, _options.SessionWindow);
+        var best = lexicalScores.Length > 0 ? lexicalScores.Max() : 0;
+        for (var index = 0; index < hits.Count; index++)
         {
-            candidates[hit.Memory.Id] = (hit.Memory, best > 0 ? hit.LexicalScore / best : 0);
+            candidates[hits[index].Memory.Id] = (hits[index].Memory, best > 0 ? lexicalScores[index] / best : 0);
         }
 
         if (_options.RecentCandidates > 0)
@@ -148,6 +169,7 @@ public sealed class MemoryRecall
             queryVector = generated.Count > 0 ? generated[0].Vector.ToArray() : null;
         }
 
+        var asksWhen = _options.TimeAnswerWeight > 0 && TimeQuestions.AsksWhen(query);
         var results = new List<RecalledMemory>(candidates.Count);
         foreach (var (memory, lexical) in candidates.Values)
         {
@@ -162,7 +184,8 @@ public sealed class MemoryRecall
                 + _options.RecencyWeight * recency
                 + _options.ImportanceWeight * memory.Importance
                 + _options.EmotionWeight * memory.EmotionalWeight
-                + _options.EventWeight * eventProximity;
+                + _options.EventWeight * eventProximity
+                + (asksWhen && (memory.EventDate is not null || TimeQuestions.MentionsTime(memory.Text)) ? _options.TimeAnswerWeight : 0);
             if (score >= _options.MinimumScore)
             {
                 results.Add(new RecalledMemory(memory, score, lexical, vector, recency, eventProximity));
@@ -173,6 +196,58 @@ public sealed class MemoryRecall
             ? order
             : right.Memory.CreatedAt.CompareTo(left.Memory.CreatedAt));
         return results.Count > limit ? results.GetRange(0, limit) : results;
+    }
+
+    /// <summary>
+    /// The full-text scores with the session signal added: each hit gains <paramref name="weight"/> times the best score
+    /// among the hits created within <paramref name="window"/> of it (itself included). Hits sorted by time, a sliding
+    /// window: O(n log n) for the n hits.
+    /// </summary>
+    public static double[] WithSessionSignal(IReadOnlyList<MemorySearchHit> hits, double weight, TimeSpan window)
+    {
+        var scores = new double[hits.Count];
+        for (var index = 0; index < hits.Count; index++)
+        {
+            scores[index] = hits[index].LexicalScore;
+        }
+
+        if (weight <= 0 || hits.Count == 0)
+        {
+            return scores;
+        }
+
+        var byTime = new int[hits.Count];
+        for (var index = 0; index < byTime.Length; index++)
+        {
+            byTime[index] = index;
+        }
+
+        Array.Sort(byTime, (left, right) => hits[left].Memory.CreatedAt.CompareTo(hits[right].Memory.CreatedAt));
+        var start = 0;
+        var end = 0;
+        foreach (var index in byTime)
+        {
+            var created = hits[index].Memory.CreatedAt;
+            while (hits[byTime[start]].Memory.CreatedAt < created - window)
+            {
+                start++;
+            }
+
+            while (end < byTime.Length && hits[byTime[end]].Memory.CreatedAt <= created + window)
+            {
+                end++;
+            }
+
+            var neighbourhood = 0.0;
+            for (var other = start; other < end; other++)
+            {
+                neighbourhood = Math.Max(neighbourhood, hits[byTime[other]].LexicalScore);
+            }
+
+            scores[index] += weight * neighbourhood;
+        }
+
+        return scores;
     }
 
     /// <summary>1 when the event is today (same calendar day as now in now's offset), falling to 0 at the window's edges.</summary>

@@ -84,6 +84,65 @@ public sealed class PostgresMemoryStore : IMemoryStore
             CREATE INDEX IF NOT EXISTS {indexPrefix}_search ON {_table} USING gin(search);
             """);
         await command.ExecuteNonQueryAsync(cancellationToken);
+        await ReindexIfAnalyzerChangedAsync(cancellationToken);
+    }
+
+    /// <summary>The table comment that records which <see cref="MemoryTextAnalyzer.Version"/> built its search column.</summary>
+    private static string AnalyzerComment => $"anima memories; analyzer {MemoryTextAnalyzer.Version}";
+
+    /// <summary>
+    /// Recomputes every row's search column when the table was indexed by another version of
+    /// <see cref="MemoryTextAnalyzer"/> (recorded as the table's comment; a table without one counts as version 1), in
+    /// one transaction. Two nodes starting at once may both do it; the result is the same.
+    /// </summary>
+    private async Task ReindexIfAnalyzerChangedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var read = new NpgsqlCommand("SELECT obj_description(to_regclass(@table), 'pg_class');", connection))
+        {
+            read.Parameters.AddWithValue("table", _table);
+            if (await read.ExecuteScalarAsync(cancellationToken) is string comment && string.Equals(comment, AnalyzerComment, StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = new List<(Guid Id, string Text, string? Context)>();
+        await using (var select = new NpgsqlCommand($"SELECT id, text, search_context FROM {_table} FOR UPDATE;", connection, transaction))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+            }
+        }
+
+        await using (var update = new NpgsqlCommand($"""
+            UPDATE {_table} SET search = setweight(to_tsvector('simple', @terms), 'A') || setweight(to_tsvector('simple', @contextTerms), 'B')
+            WHERE id = @id;
+            """, connection, transaction))
+        {
+            var id = update.Parameters.Add("id", NpgsqlDbType.Uuid);
+            var terms = update.Parameters.Add("terms", NpgsqlDbType.Text);
+            var contextTerms = update.Parameters.Add("contextTerms", NpgsqlDbType.Text);
+            await update.PrepareAsync(cancellationToken);
+            foreach (var row in rows)
+            {
+                id.Value = row.Id;
+                terms.Value = MemoryTextAnalyzer.ToIndexText(row.Text);
+                contextTerms.Value = MemoryTextAnalyzer.ToIndexText(row.Context);
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        // COMMENT takes no parameters; the text is a constant of this class (digits and letters only).
+        await using (var record = new NpgsqlCommand($"COMMENT ON TABLE {_table} IS '{AnalyzerComment}';", connection, transaction))
+        {
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task UpsertAsync(string userId, Memory memory, CancellationToken cancellationToken = default) =>

@@ -7,8 +7,9 @@ namespace Anima.Memory.Text;
 /// Turns text into search terms, the same way for indexing and for queries, in both stores.
 /// <list type="bullet">
 /// <item>Unicode NFKC, lower case; words are runs of letters and digits, split where Hangul meets another script.</item>
-/// <item>English: stop words dropped, a light stemmer (plural, -ing, -ed, final e, doubled consonant)
-/// so that "interviews", "interviewed" and "interviewing" meet "interview".</item>
+/// <item>English: stop words dropped; irregular verb forms and a few everyday synonyms mapped to one word
+/// (went → go, made → make, kids/children → child, mom → mother, pic → photo); then a light stemmer (plural, -ing,
+/// -ed, final e, doubled consonant) so that "interviews", "interviewed" and "interviewing" meet "interview".</item>
 /// <item>Korean: Korean attaches particles and endings to the word (인터뷰는, 인터뷰가, 이사했어요). Each Hangul
 /// word gives the whole word, its stem with the longest known particle or ending removed (인터뷰, 이사), and for
 /// stems of three or more syllables the syllable bigrams of the stem (면접준비 → 면접, 접준, 준비) so compounds
@@ -20,6 +21,45 @@ public static class MemoryTextAnalyzer
 {
     /// <summary>Terms longer than this are cut (a pasted hash or URL should not bloat the index).</summary>
     public const int MaxTermLength = 40;
+
+    /// <summary>
+    /// The version of the terms this analyzer produces. It changes whenever the same text would give different terms;
+    /// the stores record it and re-index every memory on start when the recorded version differs (2: irregular verbs
+    /// and everyday synonyms).
+    /// </summary>
+    public const int Version = 2;
+
+    // Irregular English verb forms the suffix stemmer cannot reach ("when did she go" must meet "she went"), and a few
+    // everyday synonyms and short forms of people and things a companion hears about. Mapped before stemming.
+    private static readonly Dictionary<string, string> EnglishLemmas = BuildLemmas(
+        "went:go gone:go goes:go saw:see seen:see bought:buy made:make took:take taken:take ran:run met:meet gave:give " +
+        "given:give felt:feel found:find left:leave thought:think told:tell came:come ate:eat eaten:eat wrote:write " +
+        "written:write began:begin begun:begin sang:sing sung:sing lost:lose brought:bring taught:teach caught:catch " +
+        "fought:fight sold:sell held:hold kept:keep slept:sleep spent:spend sent:send built:build learnt:learn drove:drive " +
+        "driven:drive flew:fly flown:fly grew:grow grown:grow knew:know known:know threw:throw drew:draw drawn:draw " +
+        "wore:wear worn:wear chose:choose chosen:choose spoke:speak spoken:speak broke:break broken:break forgot:forget " +
+        "forgotten:forget swam:swim swum:swim rode:ride ridden:ride became:become heard:hear paid:pay said:say says:say " +
+        "stood:stand understood:understand sat:sit fell:fall fallen:fall lent:lend meant:mean led:lead " +
+        "kids:child kid:child children:child mom:mother mum:mother mommy:mother moms:mother dad:father daddy:father " +
+        "dads:father pic:photo pics:photo picture:photo pictures:photo photos:photo hubby:husband bf:boyfriend " +
+        "gf:girlfriend grandma:grandmother granny:grandmother grandpa:grandfather film:movie films:movie puppy:dog " +
+        "puppies:dog kitten:cat kitty:cat bday:birthday vacation:holiday vacations:holiday");
+
+    // Korean everyday synonyms and short forms, added next to the word's own terms.
+    private static readonly Dictionary<string, string> KoreanSynonyms = BuildLemmas(
+        "엄마:어머니 아빠:아버지 애들:아이 얘들:아이 남친:남자친구 여친:여자친구 할매:할머니 할배:할아버지 생파:생일");
+
+    private static Dictionary<string, string> BuildLemmas(string pairs)
+    {
+        var lemmas = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = pair.IndexOf(':', StringComparison.Ordinal);
+            lemmas.Add(pair[..colon], pair[(colon + 1)..]);
+        }
+
+        return lemmas;
+    }
 
     private static readonly HashSet<string> EnglishStopWords = new(StringComparer.Ordinal)
     {
@@ -140,7 +180,7 @@ public static class MemoryTextAnalyzer
             return;
         }
 
-        var term = IsAsciiLetters(word) ? StemEnglish(word) : word;
+        var term = IsAsciiLetters(word) ? StemEnglish(EnglishLemmas.GetValueOrDefault(word, word)) : word;
         if (term.Length == 1 && !char.IsDigit(term[0]) && term[0] < 0x80)
         {
             return;
@@ -165,6 +205,11 @@ public static class MemoryTextAnalyzer
         if (!string.Equals(stem, word, StringComparison.Ordinal) || KoreanStopWords.Contains(word))
         {
             Add(stem, terms, seen);
+        }
+
+        if (KoreanSynonyms.TryGetValue(stem, out var synonym) || KoreanSynonyms.TryGetValue(word, out synonym))
+        {
+            Add(synonym, terms, seen);
         }
 
         if (stem.Length >= 3)
