@@ -124,16 +124,6 @@ public sealed class SqliteStoreContractTests : StoreContractTests, IDisposable
     }
 }
 
-/// <summary>A throwaway PostgreSQL server shared by the PostgreSQL half of the contract.</summary>
-public sealed class PostgresFixture : IAsyncLifetime
-{
-    public PostgresServer Server { get; } = new();
-
-    public ValueTask InitializeAsync() => Server.InitializeAsync();
-
-    public ValueTask DisposeAsync() => Server.DisposeAsync();
-}
-
 public sealed class PostgresStoreContractTests(PostgresFixture fixture) : StoreContractTests, IClassFixture<PostgresFixture>, IAsyncDisposable
 {
     private readonly List<PostgresDatabase> _databases = [];
