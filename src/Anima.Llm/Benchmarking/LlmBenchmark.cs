@@ -8,6 +8,12 @@ public sealed record LlmBenchmarkResult(string Model, int Threads, int PromptTok
 {
     /// <summary>Bytes of weights read per second while decoding (every weight is read once per token).</summary>
     public double DecodeBytesPerSecond => DecodeTokensPerSecond * WeightBytes;
+
+    /// <summary>Seconds per phase over the timed prefills, when <see cref="ForwardProfile.Enabled"/>.</summary>
+    public IReadOnlyDictionary<ForwardPhase, double>? PrefillProfile { get; init; }
+
+    /// <summary>Seconds per phase over the timed decodes, when <see cref="ForwardProfile.Enabled"/>.</summary>
+    public IReadOnlyDictionary<ForwardPhase, double>? DecodeProfile { get; init; }
 }
 
 /// <summary>
@@ -39,17 +45,22 @@ public static class LlmBenchmark
         var finite = true;
         double prefillSeconds = 0;
         double decodeSeconds = 0;
+        var prefillProfile = new Dictionary<ForwardPhase, double>();
+        var decodeProfile = new Dictionary<ForwardPhase, double>();
         for (var repetition = 0; repetition < repetitions; repetition++)
         {
             var session = model.CreateSession(contextLength);
+            ForwardProfile.Reset();
             var stopwatch = Stopwatch.StartNew();
             model.Forward(session, prompt, cancellationToken: cancellationToken);
             prefillSeconds += stopwatch.Elapsed.TotalSeconds;
+            Accumulate(prefillProfile);
             finite &= Array.TrueForAll(session.Logits, float.IsFinite);
             progress?.Report(++done / (double)steps);
 
             session = model.CreateSession(contextLength);
             var token = prompt[0];
+            ForwardProfile.Reset();
             stopwatch.Restart();
             for (var i = 0; i < decodeTokens; i++)
             {
@@ -58,6 +69,7 @@ public static class LlmBenchmark
             }
 
             decodeSeconds += stopwatch.Elapsed.TotalSeconds;
+            Accumulate(decodeProfile);
             progress?.Report(++done / (double)steps);
         }
 
@@ -70,6 +82,18 @@ public static class LlmBenchmark
             promptTokens * repetitions / prefillSeconds,
             decodeTokens * repetitions / decodeSeconds,
             weightBytes,
-            finite);
+            finite)
+        {
+            PrefillProfile = ForwardProfile.Enabled ? prefillProfile : null,
+            DecodeProfile = ForwardProfile.Enabled ? decodeProfile : null,
+        };
+
+        static void Accumulate(Dictionary<ForwardPhase, double> total)
+        {
+            foreach (var (phase, seconds) in ForwardProfile.Seconds())
+            {
+                total[phase] = total.GetValueOrDefault(phase) + seconds;
+            }
+        }
     }
 }
