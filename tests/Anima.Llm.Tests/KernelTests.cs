@@ -242,6 +242,33 @@ public sealed unsafe class KernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Dot2x4_TwoRowsFourTokens_MatchesReference(GgmlType type)
+    {
+        Assert.SkipUnless(QuantizedDot.HasDot2x4(type), $"no two-row kernel for {type} on this CPU");
+        const int Columns = 1024;
+        var random = new Random(300 + (int)type);
+        var rows = RandomWeights.Create(type, 2 * Columns, random);
+        var rowBytes = (int)GgmlTypeInfo.ByteCount(type, Columns);
+        var activations = new QuantizedActivations(7, Columns);
+        activations.Quantize(RandomVector(Columns * 7, random), 7, QuantizedDot.NeedsSuperBlockScales(type));
+        var output = new float[8];
+        fixed (byte* rowPointer = rows)
+        fixed (float* outputPointer = output)
+        {
+            QuantizedDot.Dot2x4(type, rowPointer, rowPointer + rowBytes, activations, 3, Columns, outputPointer);
+            for (var r = 0; r < 2; r++)
+            {
+                for (var t = 0; t < 4; t++)
+                {
+                    var reference = QuantizedDot.Reference(type, rowPointer + r * rowBytes, activations.ValuesOf(3 + t), activations.ScalesOf(3 + t), Columns);
+                    Assert.True(Math.Abs(output[4 * r + t] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"{type} row {r} token {t}: {output[4 * r + t]} vs reference {reference}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Quantize_Activations_MatchesPlainRounding()
     {

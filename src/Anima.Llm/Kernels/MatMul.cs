@@ -119,11 +119,38 @@ public static unsafe class MatMul
         var data = weights.Data;
         var rowBytes = weights.RowBytes;
         var useFour = useQuantized && tokens >= 4 && QuantizedDot.HasDot4(type);
-        var four = stackalloc float[4];
+        var useTwoRows = useQuantized && tokens >= 4 && QuantizedDot.HasDot2x4(type);
+        var four = stackalloc float[8];
         for (var tile = 0; tile < tokens; tile += TokensPerTile)
         {
             var tileEnd = Math.Min(tokens, tile + TokensPerTile);
-            for (var row = firstRow; row < lastRow; row++)
+            var row = firstRow;
+            if (useTwoRows)
+            {
+                // Pairs of rows, four tokens at a time; the rest of the tile's tokens row by row below.
+                for (; row + 2 <= lastRow; row += 2)
+                {
+                    var rowData = data + row * rowBytes;
+                    var token = tile;
+                    for (; token + 4 <= tileEnd; token += 4)
+                    {
+                        QuantizedDot.Dot2x4(type, rowData, rowData + rowBytes, quantized!, token, columns, four);
+                        for (var t = 0; t < 4; t++)
+                        {
+                            output[(token + t) * outputStride + row] = four[t];
+                            output[(token + t) * outputStride + row + 1] = four[4 + t];
+                        }
+                    }
+
+                    for (; token < tileEnd; token++)
+                    {
+                        output[token * outputStride + row] = QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
+                        output[token * outputStride + row + 1] = QuantizedDot.Dot(type, rowData + rowBytes, quantized.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
+                    }
+                }
+            }
+
+            for (; row < lastRow; row++)
             {
                 var rowData = data + row * rowBytes;
                 var token = tile;
