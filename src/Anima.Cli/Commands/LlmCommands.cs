@@ -71,6 +71,8 @@ public sealed class BenchLlmCommand : ICliCommand
 
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"weights read per decoded token: {result.WeightBytes / 1e6:0.0} MB; decode reads {result.DecodeBytesPerSecond / 1e9:0.00} GB/s; logits finite: {result.LogitsFinite}"));
+            await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"per second of processor time (all threads, spinning included): prefill {result.PrefillTokensPerCpuSecond:0.00} tok, decode {result.DecodeTokensPerCpuSecond:0.00} tok"));
             foreach (var (label, phases) in new[] { ("prefill", result.PrefillProfile), ("decode", result.DecodeProfile) })
             {
                 if (phases is not null)
