@@ -145,6 +145,78 @@ public sealed unsafe class KernelTests
         Assert.Contains(single, value => value != 0);
     }
 
+    [Fact]
+    public void Multiply_SeveralProductsInOneLoop_MatchesEachAlone()
+    {
+        const int Columns = 256;
+        const int Tokens = 6;
+        int[] rows = [48, 16, 37];
+        GgmlType[] types = [GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0];
+        var random = new Random(4);
+        using var directory = new TemporaryDirectory();
+        var path = directory.File("m.gguf");
+        var writer = new GgufWriter();
+        for (var m = 0; m < rows.Length; m++)
+        {
+            writer.AddTensor($"w{m}", [Columns, rows[m]], types[m], RandomWeights.Create(types[m], (long)Columns * rows[m], random));
+        }
+
+        writer.Write(path);
+        using var file = GgufFile.Open(path);
+        var matrices = Enumerable.Range(0, rows.Length).Select(m => new WeightMatrix(file.GetTensor($"w{m}"))).ToArray();
+        var input = RandomVector(Columns * Tokens, random);
+        var activations = new QuantizedActivations(Tokens, Columns);
+        activations.Quantize(input, Tokens, superBlock: true);
+        var alone = rows.Select(r => new float[Tokens * r]).ToArray();
+        var together = rows.Select(r => new float[Tokens * r]).ToArray();
+        fixed (float* inputPointer = input, a0 = alone[0], a1 = alone[1], a2 = alone[2], t0 = together[0], t1 = together[1], t2 = together[2])
+        {
+            MatMul.Multiply(matrices[0], inputPointer, activations, a0, Tokens, rows[0], threads: 1);
+            MatMul.Multiply(matrices[1], inputPointer, activations, a1, Tokens, rows[1], threads: 1);
+            MatMul.Multiply(matrices[2], inputPointer, activations, a2, Tokens, rows[2], threads: 1);
+            MatMul.Multiply([new(matrices[0], t0, rows[0]), new(matrices[1], t1, rows[1]), new(matrices[2], t2, rows[2])], inputPointer, activations, Tokens, threads: 2);
+        }
+
+        for (var m = 0; m < rows.Length; m++)
+        {
+            Assert.Equal(alone[m], together[m]);
+            Assert.Contains(alone[m], value => value != 0);
+        }
+    }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(128)]
+    [InlineData(8)]
+    [InlineData(40)]
+    public void AttentionKernels_MatchReference(int headDimension)
+    {
+        const int Positions = 37;
+        const int Stride = 3 * 128;
+        var random = new Random(headDimension);
+        var query = RandomVector(headDimension, random);
+        var cache = RandomVector(Positions * Stride, random);
+        var weights = RandomVector(Positions, random);
+        var output = new float[headDimension];
+        var expected = new float[headDimension];
+        fixed (float* q = query, rows = cache, w = weights, o = output)
+        {
+            for (var t = 0; t < Positions; t++)
+            {
+                var reference = AttentionKernels.ReferenceDot(query, cache.AsSpan(t * Stride + 128, headDimension));
+                Assert.True(Math.Abs(AttentionKernels.Dot(q, rows + t * Stride + 128, headDimension) - reference) <= 1e-5 * Math.Max(1, Math.Abs(reference)));
+            }
+
+            AttentionKernels.WeightedSum(w, rows + 128, Stride, Positions, o, headDimension);
+        }
+
+        AttentionKernels.ReferenceWeightedSum(weights, cache.AsSpan(128), Stride, expected);
+        for (var d = 0; d < headDimension; d++)
+        {
+            Assert.True(Math.Abs(output[d] - expected[d]) <= 1e-5 * Math.Max(1, Math.Abs(expected[d])), $"column {d}: {output[d]} vs {expected[d]}");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(QuantizedTypes))]
     public void Dot4_FourTokens_MatchesSingleTokenDot(GgmlType type)
@@ -166,6 +238,33 @@ public sealed unsafe class KernelTests
                 var reference = QuantizedDot.Reference(type, rowPointer, activations.ValuesOf(2 + t), activations.ScalesOf(2 + t), Columns);
                 Assert.True(Math.Abs(four[t] - single) <= 1e-4 * Math.Max(1, Math.Abs(single)), $"{type} token {t}: {four[t]} vs {single}");
                 Assert.True(Math.Abs(four[t] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"{type} token {t}: {four[t]} vs reference {reference}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Dot2x4_TwoRowsFourTokens_MatchesReference(GgmlType type)
+    {
+        Assert.SkipUnless(QuantizedDot.HasDot2x4(type), $"no two-row kernel for {type} on this CPU");
+        const int Columns = 1024;
+        var random = new Random(300 + (int)type);
+        var rows = RandomWeights.Create(type, 2 * Columns, random);
+        var rowBytes = (int)GgmlTypeInfo.ByteCount(type, Columns);
+        var activations = new QuantizedActivations(7, Columns);
+        activations.Quantize(RandomVector(Columns * 7, random), 7, QuantizedDot.NeedsSuperBlockScales(type));
+        var output = new float[8];
+        fixed (byte* rowPointer = rows)
+        fixed (float* outputPointer = output)
+        {
+            QuantizedDot.Dot2x4(type, rowPointer, rowPointer + rowBytes, activations, 3, Columns, outputPointer);
+            for (var r = 0; r < 2; r++)
+            {
+                for (var t = 0; t < 4; t++)
+                {
+                    var reference = QuantizedDot.Reference(type, rowPointer + r * rowBytes, activations.ValuesOf(3 + t), activations.ScalesOf(3 + t), Columns);
+                    Assert.True(Math.Abs(output[4 * r + t] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"{type} row {r} token {t}: {output[4 * r + t]} vs reference {reference}");
+                }
             }
         }
     }

@@ -35,12 +35,13 @@ public sealed class BenchLlmCommand : ICliCommand
     public string Summary => "Measure prefill and decode tokens/s of the local engine on a GGUF model.";
 
     public string Usage => """
-        Usage: anima bench llm --model FILE [--threads N] [--prompt 512] [--decode 128] [--repetitions 2]
+        Usage: anima bench llm --model FILE [--threads N] [--prompt 512] [--decode 128] [--repetitions 2] [--profile]
           --model        a GGUF file (make a random one of real shape with 'anima model random')
           --threads      threads for the matrix products (default: all cores)
           --prompt       prompt tokens processed at once for the prefill figure (like llama-bench pp512)
           --decode       tokens generated one by one for the decode figure (like llama-bench tg128)
           --repetitions  timed runs of each after a warm-up
+          --profile      also print the seconds spent in each phase of the forward pass
         The last two lines are 'prefill tok/s: X' and 'decode tok/s: Y'.
         """;
 
@@ -53,6 +54,7 @@ public sealed class BenchLlmCommand : ICliCommand
         var prompt = arguments.GetInt32("--prompt", 512, 1, 32768);
         var decode = arguments.GetInt32("--decode", 128, 1, 32768);
         var repetitions = arguments.GetInt32("--repetitions", 2, 1, 100);
+        var profile = arguments.Has("--profile");
         arguments.ThrowIfUnused();
         return LlmErrors.RunAsync(context, Name, async () =>
         {
@@ -61,6 +63,7 @@ public sealed class BenchLlmCommand : ICliCommand
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"model: {Path.GetFileName(path)} ({config.Architecture}, {config.LayerCount} layers, dim {config.EmbeddingLength}, vocab {config.VocabularySize}), threads: {threads}, AVX2 kernels: {Anima.Llm.Kernels.QuantizedDot.IsAccelerated}"));
             LlmBenchmarkResult result;
+            ForwardProfile.Enabled = profile;
             using (var progress = new ConsoleProgressBar(context, "bench"))
             {
                 result = await Task.Run(() => LlmBenchmark.Run(model, threads, prompt, decode, repetitions, progress, cancellationToken), cancellationToken);
@@ -68,6 +71,16 @@ public sealed class BenchLlmCommand : ICliCommand
 
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"weights read per decoded token: {result.WeightBytes / 1e6:0.0} MB; decode reads {result.DecodeBytesPerSecond / 1e9:0.00} GB/s; logits finite: {result.LogitsFinite}"));
+            await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"per second of processor time (all threads, spinning included): prefill {result.PrefillTokensPerCpuSecond:0.00} tok, decode {result.DecodeTokensPerCpuSecond:0.00} tok"));
+            foreach (var (label, phases) in new[] { ("prefill", result.PrefillProfile), ("decode", result.DecodeProfile) })
+            {
+                if (phases is not null)
+                {
+                    await context.Out.WriteLineAsync($"{label} seconds by phase: " + string.Join(", ", phases.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Value:0.000}"))));
+                }
+            }
+
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"prefill tok/s: {result.PrefillTokensPerSecond:0.00}"));
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"decode tok/s: {result.DecodeTokensPerSecond:0.00}"));
             return 0;

@@ -8,6 +8,21 @@ public sealed record LlmBenchmarkResult(string Model, int Threads, int PromptTok
 {
     /// <summary>Bytes of weights read per second while decoding (every weight is read once per token).</summary>
     public double DecodeBytesPerSecond => DecodeTokensPerSecond * WeightBytes;
+
+    /// <summary>
+    /// Prompt tokens per second of processor time (all threads of the process, spinning included): on a
+    /// machine shared with other work this tracks the code's own cost far better than wall-clock time.
+    /// </summary>
+    public double PrefillTokensPerCpuSecond { get; init; }
+
+    /// <summary>Decoded tokens per second of processor time (see <see cref="PrefillTokensPerCpuSecond"/>).</summary>
+    public double DecodeTokensPerCpuSecond { get; init; }
+
+    /// <summary>Seconds per phase over the timed prefills, when <see cref="ForwardProfile.Enabled"/>.</summary>
+    public IReadOnlyDictionary<ForwardPhase, double>? PrefillProfile { get; init; }
+
+    /// <summary>Seconds per phase over the timed decodes, when <see cref="ForwardProfile.Enabled"/>.</summary>
+    public IReadOnlyDictionary<ForwardPhase, double>? DecodeProfile { get; init; }
 }
 
 /// <summary>
@@ -39,17 +54,34 @@ public static class LlmBenchmark
         var finite = true;
         double prefillSeconds = 0;
         double decodeSeconds = 0;
+        double prefillCpuSeconds = 0;
+        double decodeCpuSeconds = 0;
+        using var process = Process.GetCurrentProcess();
+        double CpuSeconds()
+        {
+            process.Refresh();
+            return process.TotalProcessorTime.TotalSeconds;
+        }
+
+        var prefillProfile = new Dictionary<ForwardPhase, double>();
+        var decodeProfile = new Dictionary<ForwardPhase, double>();
         for (var repetition = 0; repetition < repetitions; repetition++)
         {
             var session = model.CreateSession(contextLength);
+            ForwardProfile.Reset();
+            var cpu = CpuSeconds();
             var stopwatch = Stopwatch.StartNew();
             model.Forward(session, prompt, cancellationToken: cancellationToken);
             prefillSeconds += stopwatch.Elapsed.TotalSeconds;
+            prefillCpuSeconds += CpuSeconds() - cpu;
+            Accumulate(prefillProfile);
             finite &= Array.TrueForAll(session.Logits, float.IsFinite);
             progress?.Report(++done / (double)steps);
 
             session = model.CreateSession(contextLength);
             var token = prompt[0];
+            ForwardProfile.Reset();
+            cpu = CpuSeconds();
             stopwatch.Restart();
             for (var i = 0; i < decodeTokens; i++)
             {
@@ -58,6 +90,8 @@ public static class LlmBenchmark
             }
 
             decodeSeconds += stopwatch.Elapsed.TotalSeconds;
+            decodeCpuSeconds += CpuSeconds() - cpu;
+            Accumulate(decodeProfile);
             progress?.Report(++done / (double)steps);
         }
 
@@ -70,6 +104,20 @@ public static class LlmBenchmark
             promptTokens * repetitions / prefillSeconds,
             decodeTokens * repetitions / decodeSeconds,
             weightBytes,
-            finite);
+            finite)
+        {
+            PrefillTokensPerCpuSecond = promptTokens * repetitions / prefillCpuSeconds,
+            DecodeTokensPerCpuSecond = decodeTokens * repetitions / decodeCpuSeconds,
+            PrefillProfile = ForwardProfile.Enabled ? prefillProfile : null,
+            DecodeProfile = ForwardProfile.Enabled ? decodeProfile : null,
+        };
+
+        static void Accumulate(Dictionary<ForwardPhase, double> total)
+        {
+            foreach (var (phase, seconds) in ForwardProfile.Seconds())
+            {
+                total[phase] = total.GetValueOrDefault(phase) + seconds;
+            }
+        }
     }
 }

@@ -174,11 +174,17 @@ public sealed unsafe class TransformerModel : IDisposable
             for (var l = 0; l < _layers.Length; l++)
             {
                 var layer = _layers[l];
+                var mark = ForwardProfile.Start();
                 RmsNorm(x, layer.AttentionNorm, normed, n, dimension, config.RmsEpsilon);
                 var quantized = Prepare(_quantizedEmbedding, normed, n, dimension, layer.Query, layer.Key, layer.Value);
-                MatMul.Multiply(layer.Query, normed, quantized, query, n, config.QueryDimension, Threads);
-                MatMul.Multiply(layer.Key, normed, quantized, key, n, config.KeyValueDimension, Threads);
-                MatMul.Multiply(layer.Value, normed, quantized, value, n, config.KeyValueDimension, Threads);
+                ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
+                MatMul.Multiply(
+                    [new(layer.Query, query, config.QueryDimension), new(layer.Key, key, config.KeyValueDimension), new(layer.Value, value, config.KeyValueDimension)],
+                    normed,
+                    quantized,
+                    n,
+                    Threads);
+                ForwardProfile.Record(ForwardPhase.QueryKeyValue, ref mark);
                 AddBias(query, layer.QueryBias, n, config.QueryDimension);
                 AddBias(key, layer.KeyBias, n, config.KeyValueDimension);
                 AddBias(value, layer.ValueBias, n, config.KeyValueDimension);
@@ -201,17 +207,22 @@ public sealed unsafe class TransformerModel : IDisposable
                 var kvDimension = config.KeyValueDimension;
                 new ReadOnlySpan<float>(key, n * kvDimension).CopyTo(session.Keys[l].AsSpan(position * kvDimension));
                 new ReadOnlySpan<float>(value, n * kvDimension).CopyTo(session.Values[l].AsSpan(position * kvDimension));
+                ForwardProfile.Record(ForwardPhase.Rope, ref mark);
                 Attend(session, l, query, attention, n, position);
+                ForwardProfile.Record(ForwardPhase.Attention, ref mark);
 
                 var attentionQuantized = Prepare(_quantizedAttention, attention, n, config.QueryDimension, layer.AttentionOutput);
+                ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
                 MatMul.Multiply(layer.AttentionOutput, attention, attentionQuantized, projected, n, dimension, Threads);
+                ForwardProfile.Record(ForwardPhase.AttentionOutput, ref mark);
                 TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
 
                 RmsNorm(x, layer.FeedForwardNorm, normed, n, dimension, config.RmsEpsilon);
                 quantized = Prepare(_quantizedEmbedding, normed, n, dimension, layer.Gate, layer.Up);
                 var hidden = config.FeedForwardLength;
-                MatMul.Multiply(layer.Gate, normed, quantized, gate, n, hidden, Threads);
-                MatMul.Multiply(layer.Up, normed, quantized, up, n, hidden, Threads);
+                ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
+                MatMul.Multiply([new(layer.Gate, gate, hidden), new(layer.Up, up, hidden)], normed, quantized, n, Threads);
+                ForwardProfile.Record(ForwardPhase.GateUp, ref mark);
                 var gateSpan = new Span<float>(gate, n * hidden);
                 var upSpan = new Span<float>(up, n * hidden);
                 // SwiGLU: silu(g)·u = sigmoid(g)·(g·u).
@@ -219,7 +230,9 @@ public sealed unsafe class TransformerModel : IDisposable
                 TensorPrimitives.Sigmoid(gateSpan, gateSpan);
                 TensorPrimitives.Multiply(gateSpan, upSpan, gateSpan);
                 var hiddenQuantized = Prepare(_quantizedHidden, gate, n, hidden, layer.Down);
+                ForwardProfile.Record(ForwardPhase.SwiGluAndQuantize, ref mark);
                 MatMul.Multiply(layer.Down, gate, hiddenQuantized, projected, n, dimension, Threads);
+                ForwardProfile.Record(ForwardPhase.Down, ref mark);
                 TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
             }
 
@@ -228,9 +241,11 @@ public sealed unsafe class TransformerModel : IDisposable
                 var lastRow = x + (n - 1) * dimension;
                 fixed (float* logits = session.Logits)
                 {
+                    var mark = ForwardProfile.Start();
                     RmsNorm(lastRow, _outputNorm, normed, 1, dimension, config.RmsEpsilon);
                     var quantized = Prepare(_quantizedEmbedding, normed, 1, dimension, _output);
                     MatMul.Multiply(_output, normed, quantized, logits, 1, config.VocabularySize, Threads);
+                    ForwardProfile.Record(ForwardPhase.Logits, ref mark);
                 }
             }
         }
@@ -315,46 +330,59 @@ public sealed unsafe class TransformerModel : IDisposable
     private void Attend(InferenceSession session, int layer, float* query, float* output, int n, int position)
     {
         var config = Config;
-        var headDimension = config.HeadDimension;
-        var groupSize = config.HeadCount / config.KeyValueHeadCount;
-        var kvDimension = config.KeyValueDimension;
-        var queryDimension = config.QueryDimension;
-        var scale = 1f / MathF.Sqrt(headDimension);
+        var headCount = config.HeadCount;
         var keys = session.Keys[layer];
         var values = session.Values[layer];
         var queryAddress = (nint)query;
         var outputAddress = (nint)output;
-        ParallelWork.For(n * config.HeadCount, n * config.HeadCount >= 4 ? Threads : 1, item =>
+        ParallelWork.For(n * headCount, n * headCount >= 4 ? Threads : 1, item =>
         {
-            var token = item / config.HeadCount;
-            var head = item % config.HeadCount;
-            var kvHead = head / groupSize;
-            var length = position + token + 1;
-            var q = new ReadOnlySpan<float>((float*)queryAddress + token * queryDimension + head * headDimension, headDimension);
-            var result = new Span<float>((float*)outputAddress + token * queryDimension + head * headDimension, headDimension);
-            var scores = ArrayPool<float>.Shared.Rent(length);
-            try
+            var token = item / headCount;
+            var head = item % headCount;
+            fixed (float* keyCache = keys, valueCache = values)
             {
-                for (var t = 0; t < length; t++)
-                {
-                    scores[t] = TensorPrimitives.Dot(q, keys.AsSpan(t * kvDimension + kvHead * headDimension, headDimension)) * scale;
-                }
-
-                var weights = scores.AsSpan(0, length);
-                // Subtract the maximum first: exp of a large score would overflow to infinity.
-                TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
-                TensorPrimitives.SoftMax(weights, weights);
-                result.Clear();
-                for (var t = 0; t < length; t++)
-                {
-                    TensorPrimitives.MultiplyAdd(values.AsSpan(t * kvDimension + kvHead * headDimension, headDimension), weights[t], result, result);
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(scores);
+                AttendHead(config, (float*)queryAddress, keyCache, valueCache, (float*)outputAddress, token, head, position + token + 1);
             }
         });
+    }
+
+    /// <summary>
+    /// One query head of one token over the first <paramref name="length"/> cached positions:
+    /// scores q·k/√d, softmax, and the weighted sum of values. Query and output are [tokens, QueryDimension],
+    /// the caches [positions, KeyValueDimension]. Hand-vectorized because the vectors are short (64–128
+    /// values) and there are tokens × heads × positions of them: a library call per dot product costs
+    /// more than the dot product.
+    /// </summary>
+    private static void AttendHead(ModelConfig config, float* query, float* keyCache, float* valueCache, float* output, int token, int head, int length)
+    {
+        var headDimension = config.HeadDimension;
+        var kvDimension = config.KeyValueDimension;
+        var kvOffset = head / (config.HeadCount / config.KeyValueHeadCount) * headDimension;
+        var q = query + token * config.QueryDimension + head * headDimension;
+        var result = output + token * config.QueryDimension + head * headDimension;
+        var scale = 1f / MathF.Sqrt(headDimension);
+        var scores = ArrayPool<float>.Shared.Rent(length);
+        try
+        {
+            fixed (float* weights = scores)
+            {
+                var k = keyCache + kvOffset;
+                for (var t = 0; t < length; t++)
+                {
+                    weights[t] = AttentionKernels.Dot(q, k + t * kvDimension, headDimension) * scale;
+                }
+
+                var span = new Span<float>(weights, length);
+                // Subtract the maximum first: exp of a large score would overflow to infinity.
+                TensorPrimitives.Subtract(span, TensorPrimitives.Max(span), span);
+                TensorPrimitives.SoftMax(span, span);
+                AttentionKernels.WeightedSum(weights, valueCache + kvOffset, kvDimension, length, result, headDimension);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scores);
+        }
     }
 
     private static int RoundUp32(int value) => (value + 31) / 32 * 32;

@@ -60,63 +60,129 @@ public static unsafe class MatMul
     /// <paramref name="quantized"/> the same rows quantized (used by the integer types);
     /// <paramref name="output"/> [tokens, outputStride] receives columns 0..Rows-1 of each row.
     /// </summary>
-    public static void Multiply(WeightMatrix weights, float* input, QuantizedActivations? quantized, float* output, int tokens, int outputStride, int threads)
+    public static void Multiply(WeightMatrix weights, float* input, QuantizedActivations? quantized, float* output, int tokens, int outputStride, int threads) =>
+        Multiply([new MatMulOutput(weights, output, outputStride)], input, quantized, tokens, threads);
+
+    /// <summary>
+    /// Several products of the same input (a layer's query/key/value, or gate/up) in one parallel loop:
+    /// one hand-off to the worker threads instead of one per matrix, and one pool of row blocks for
+    /// them to share, which is what a single decoded token's short loops need.
+    /// </summary>
+    public static void Multiply(MatMulOutput[] products, float* input, QuantizedActivations? quantized, int tokens, int threads)
     {
-        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(products);
+        var firstBlock = new int[products.Length + 1];
+        for (var m = 0; m < products.Length; m++)
+        {
+            var weights = products[m].Weights;
+            ArgumentNullException.ThrowIfNull(weights);
+            if (weights.Columns != products[0].Weights.Columns)
+            {
+                throw new ArgumentException($"'{weights.Name}' has {weights.Columns} columns, '{products[0].Weights.Name}' {products[0].Weights.Columns}: one input cannot feed both.");
+            }
+
+            if (weights.UsesQuantizedActivations && (quantized is null || quantized.Columns != weights.Columns || quantized.Rows < tokens))
+            {
+                throw new ArgumentException($"'{weights.Name}' needs {tokens} rows of quantized activations of {weights.Columns} columns.");
+            }
+
+            if (weights.UsesQuantizedActivations && QuantizedDot.NeedsSuperBlockScales(weights.Type) && !quantized!.SuperBlockScaled)
+            {
+                throw new ArgumentException($"'{weights.Name}' ({weights.Type}) needs activations quantized with one scale per 256 values.");
+            }
+
+            firstBlock[m + 1] = firstBlock[m] + (weights.Rows + RowsPerTask - 1) / RowsPerTask;
+        }
+
+        void Work(int block)
+        {
+            var m = 0;
+            while (block >= firstBlock[m + 1])
+            {
+                m++;
+            }
+
+            var product = products[m];
+            var firstRow = (block - firstBlock[m]) * RowsPerTask;
+            MultiplyRows(product.Weights, input, quantized, (float*)product.Output, tokens, product.OutputStride, firstRow, Math.Min(product.Weights.Rows, firstRow + RowsPerTask));
+        }
+
+        ParallelWork.For(firstBlock[^1], threads, Work);
+    }
+
+    /// <summary>Rows firstRow..lastRow-1 of one product for every token.</summary>
+    private static void MultiplyRows(WeightMatrix weights, float* input, QuantizedActivations? quantized, float* output, int tokens, int outputStride, int firstRow, int lastRow)
+    {
         var useQuantized = weights.UsesQuantizedActivations;
-        if (useQuantized && (quantized is null || quantized.Columns != weights.Columns || quantized.Rows < tokens))
-        {
-            throw new ArgumentException($"'{weights.Name}' needs {tokens} rows of quantized activations of {weights.Columns} columns.");
-        }
-
-        if (useQuantized && QuantizedDot.NeedsSuperBlockScales(weights.Type) && !quantized!.SuperBlockScaled)
-        {
-            throw new ArgumentException($"'{weights.Name}' ({weights.Type}) needs activations quantized with one scale per 256 values.");
-        }
-
-        var rowBlocks = (weights.Rows + RowsPerTask - 1) / RowsPerTask;
         var columns = weights.Columns;
         var type = weights.Type;
         var data = weights.Data;
         var rowBytes = weights.RowBytes;
-        var totalRows = weights.Rows;
         var useFour = useQuantized && tokens >= 4 && QuantizedDot.HasDot4(type);
-
-        void Work(int rowBlock)
+        var useTwoRows = useQuantized && tokens >= 4 && QuantizedDot.HasDot2x4(type);
+        var four = stackalloc float[8];
+        for (var tile = 0; tile < tokens; tile += TokensPerTile)
         {
-            var firstRow = rowBlock * RowsPerTask;
-            var lastRow = Math.Min(totalRows, firstRow + RowsPerTask);
-            var four = stackalloc float[4];
-            for (var tile = 0; tile < tokens; tile += TokensPerTile)
+            var tileEnd = Math.Min(tokens, tile + TokensPerTile);
+            var row = firstRow;
+            if (useTwoRows)
             {
-                var tileEnd = Math.Min(tokens, tile + TokensPerTile);
-                for (var row = firstRow; row < lastRow; row++)
+                // Pairs of rows, four tokens at a time; the rest of the tile's tokens row by row below.
+                for (; row + 2 <= lastRow; row += 2)
                 {
                     var rowData = data + row * rowBytes;
                     var token = tile;
-                    if (useFour)
+                    for (; token + 4 <= tileEnd; token += 4)
                     {
-                        for (; token + 4 <= tileEnd; token += 4)
+                        QuantizedDot.Dot2x4(type, rowData, rowData + rowBytes, quantized!, token, columns, four);
+                        for (var t = 0; t < 4; t++)
                         {
-                            QuantizedDot.Dot4(type, rowData, quantized!, token, columns, four);
-                            output[token * outputStride + row] = four[0];
-                            output[(token + 1) * outputStride + row] = four[1];
-                            output[(token + 2) * outputStride + row] = four[2];
-                            output[(token + 3) * outputStride + row] = four[3];
+                            output[(token + t) * outputStride + row] = four[t];
+                            output[(token + t) * outputStride + row + 1] = four[4 + t];
                         }
                     }
 
                     for (; token < tileEnd; token++)
                     {
-                        output[token * outputStride + row] = useQuantized
-                            ? QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns)
-                            : QuantizedDot.DotFloat(type, rowData, input + token * columns, columns);
+                        output[token * outputStride + row] = QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
+                        output[token * outputStride + row + 1] = QuantizedDot.Dot(type, rowData + rowBytes, quantized.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
                     }
                 }
             }
-        }
 
-        ParallelWork.For(rowBlocks, threads, Work);
+            for (; row < lastRow; row++)
+            {
+                var rowData = data + row * rowBytes;
+                var token = tile;
+                if (useFour)
+                {
+                    for (; token + 4 <= tileEnd; token += 4)
+                    {
+                        QuantizedDot.Dot4(type, rowData, quantized!, token, columns, four);
+                        output[token * outputStride + row] = four[0];
+                        output[(token + 1) * outputStride + row] = four[1];
+                        output[(token + 2) * outputStride + row] = four[2];
+                        output[(token + 3) * outputStride + row] = four[3];
+                    }
+                }
+
+                for (; token < tileEnd; token++)
+                {
+                    output[token * outputStride + row] = useQuantized
+                        ? QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns)
+                        : QuantizedDot.DotFloat(type, rowData, input + token * columns, columns);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>One product of <see cref="MatMul.Multiply(MatMulOutput[], float*, QuantizedActivations?, int, int)"/>: its weights and where its [tokens, OutputStride] result goes.</summary>
+public readonly record struct MatMulOutput(WeightMatrix Weights, nint Output, int OutputStride)
+{
+    public unsafe MatMulOutput(WeightMatrix weights, float* output, int outputStride)
+        : this(weights, (nint)output, outputStride)
+    {
     }
 }
 

@@ -472,6 +472,211 @@ public static unsafe class QuantizedDot
         output[3] = Vector256.Sum(acc3);
     }
 
+    /// <summary>Whether <see cref="Dot2x4"/> has a kernel for <paramref name="type"/>.</summary>
+    public static bool HasDot2x4(GgmlType type) => IsAccelerated && type is GgmlType.Q8_0 or GgmlType.Q5_0 or GgmlType.Q4_K;
+
+    /// <summary>
+    /// Two weight rows against four consecutive rows of quantized activations: each activation block
+    /// is loaded once for both rows and each weight block once for all four tokens, which halves the
+    /// activation traffic of <see cref="Dot4"/> (it is what bounds the long rows of ffn_down).
+    /// <paramref name="output"/>[4r + t] receives the dot of row r with token t.
+    /// </summary>
+    public static void Dot2x4(GgmlType type, byte* row0, byte* row1, QuantizedActivations activations, int firstToken, int columns, float* output)
+    {
+        var values = activations.ValuesOf(firstToken);
+        var scales = activations.ScalesOf(firstToken);
+        switch (type)
+        {
+            case GgmlType.Q8_0: Dot2x4Q8_0(row0, row1, values, scales, columns, output); break;
+            case GgmlType.Q5_0: Dot2x4Q5_0(row0, row1, values, scales, activations.SumsOf(firstToken), columns, output); break;
+            case GgmlType.Q4_K: Dot2x4Q4_K(row0, row1, values, scales, activations.SumsOf(firstToken), columns, output); break;
+            default: throw new NotSupportedException($"No two-row kernel for {type}.");
+        }
+    }
+
+    private static void Dot2x4Q8_0(byte* row0, byte* row1, sbyte* values, float* scales, int columns, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var ones = Vector256.Create((short)1);
+        var blocks = columns / 32;
+        Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
+        Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block0 = row0 + b * 34;
+            var block1 = row1 + b * 34;
+            var weights0 = Avx.LoadVector256((sbyte*)(block0 + 2));
+            var weights1 = Avx.LoadVector256((sbyte*)(block1 + 2));
+            var magnitude0 = Avx2.Abs(weights0);
+            var magnitude1 = Avx2.Abs(weights1);
+            var d0 = Vector256.Create(table[*(ushort*)block0]);
+            var d1 = Vector256.Create(table[*(ushort*)block1]);
+            var a = values + b * 32;
+            var s = scales + b;
+
+            var x = Avx.LoadVector256(a);
+            var scale = Vector256.Create(s[0]);
+            acc00 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude0, Avx2.Sign(x, weights0)), ones), d0 * scale, acc00);
+            acc10 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude1, Avx2.Sign(x, weights1)), ones), d1 * scale, acc10);
+            x = Avx.LoadVector256(a + columns);
+            scale = Vector256.Create(s[blocks]);
+            acc01 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude0, Avx2.Sign(x, weights0)), ones), d0 * scale, acc01);
+            acc11 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude1, Avx2.Sign(x, weights1)), ones), d1 * scale, acc11);
+            x = Avx.LoadVector256(a + 2 * columns);
+            scale = Vector256.Create(s[2 * blocks]);
+            acc02 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude0, Avx2.Sign(x, weights0)), ones), d0 * scale, acc02);
+            acc12 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude1, Avx2.Sign(x, weights1)), ones), d1 * scale, acc12);
+            x = Avx.LoadVector256(a + 3 * columns);
+            scale = Vector256.Create(s[3 * blocks]);
+            acc03 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude0, Avx2.Sign(x, weights0)), ones), d0 * scale, acc03);
+            acc13 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(magnitude1, Avx2.Sign(x, weights1)), ones), d1 * scale, acc13);
+        }
+
+        output[0] = Vector256.Sum(acc00);
+        output[1] = Vector256.Sum(acc01);
+        output[2] = Vector256.Sum(acc02);
+        output[3] = Vector256.Sum(acc03);
+        output[4] = Vector256.Sum(acc10);
+        output[5] = Vector256.Sum(acc11);
+        output[6] = Vector256.Sum(acc12);
+        output[7] = Vector256.Sum(acc13);
+    }
+
+    private static void Dot2x4Q5_0(byte* row0, byte* row1, sbyte* values, float* scales, short* sums, int columns, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var ones = Vector256.Create((short)1);
+        var mask = Vector128.Create((byte)0xF);
+        var blocks = columns / 32;
+        var sumStride = columns / 16;
+        Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
+        Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
+        // The weights are stored as 0..31 for -16..15: Σ d·s·(q - 16)·a = Σ d·s·q·a - 16·d·s·Σa, the
+        // second term accumulated per (row, token) from the activation sums.
+        var offset = Vector256<float>.Zero;
+        for (var b = 0; b < blocks; b++)
+        {
+            var block0 = row0 + b * 22;
+            var block1 = row1 + b * 22;
+            var packed0 = Sse2.LoadVector128(block0 + 6);
+            var packed1 = Sse2.LoadVector128(block1 + 6);
+            var weights0 = Vector256.Create(packed0 & mask, Sse2.ShiftRightLogical(packed0.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block0 + 2));
+            var weights1 = Vector256.Create(packed1 & mask, Sse2.ShiftRightLogical(packed1.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block1 + 2));
+            var d0 = table[*(ushort*)block0];
+            var d1 = table[*(ushort*)block1];
+            var a = values + b * 32;
+            var s = sums + 2 * b;
+            var f = Vector128.Create(scales[b], scales[b + blocks], scales[b + 2 * blocks], scales[b + 3 * blocks]);
+            var f0 = f * d0;
+            var f1 = f * d1;
+            // Activation sums of this block for the four tokens, times both rows' scales: lanes 0-3 row 0, 4-7 row 1.
+            var tokenSums = Vector128.Create(s[0] + s[1], s[sumStride] + s[sumStride + 1], s[2 * sumStride] + s[2 * sumStride + 1], s[3 * sumStride] + s[3 * sumStride + 1]);
+            var sumsFloat = Sse2.ConvertToVector128Single(tokenSums);
+            offset = Fma.MultiplyAdd(Vector256.Create(sumsFloat, sumsFloat), Vector256.Create(f0, f1), offset);
+
+            var x = Avx.LoadVector256(a);
+            acc00 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(0)), acc00);
+            acc10 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(0)), acc10);
+            x = Avx.LoadVector256(a + columns);
+            acc01 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(1)), acc01);
+            acc11 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(1)), acc11);
+            x = Avx.LoadVector256(a + 2 * columns);
+            acc02 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(2)), acc02);
+            acc12 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(2)), acc12);
+            x = Avx.LoadVector256(a + 3 * columns);
+            acc03 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(3)), acc03);
+            acc13 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(3)), acc13);
+        }
+
+        offset *= 16;
+        output[0] = Vector256.Sum(acc00) - offset.GetElement(0);
+        output[1] = Vector256.Sum(acc01) - offset.GetElement(1);
+        output[2] = Vector256.Sum(acc02) - offset.GetElement(2);
+        output[3] = Vector256.Sum(acc03) - offset.GetElement(3);
+        output[4] = Vector256.Sum(acc10) - offset.GetElement(4);
+        output[5] = Vector256.Sum(acc11) - offset.GetElement(5);
+        output[6] = Vector256.Sum(acc12) - offset.GetElement(6);
+        output[7] = Vector256.Sum(acc13) - offset.GetElement(7);
+    }
+
+    private static void Dot2x4Q4_K(byte* row0, byte* row1, sbyte* values, float* scales, short* sums, int columns, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector256.Create((byte)0xF);
+        var scaleStride = columns / 32;
+        var sumStride = columns / 16;
+        Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
+        Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
+        float min00 = 0, min01 = 0, min02 = 0, min03 = 0, min10 = 0, min11 = 0, min12 = 0, min13 = 0;
+        for (var s = 0; s < columns / 256; s++)
+        {
+            var block0 = row0 + s * 144;
+            var block1 = row1 + s * 144;
+            UnpackScalesMinsK4(block0 + 4, out var subScales0, out var subMins0);
+            UnpackScalesMinsK4(block1 + 4, out var subScales1, out var subMins1);
+            Vector256<int> sum00 = default, sum01 = default, sum02 = default, sum03 = default;
+            Vector256<int> sum10 = default, sum11 = default, sum12 = default, sum13 = default;
+            for (var sub = 0; sub < 8; sub++)
+            {
+                var packed0 = Avx.LoadVector256(block0 + 16 + 32 * (sub >> 1));
+                var packed1 = Avx.LoadVector256(block1 + 16 + 32 * (sub >> 1));
+                var weights0 = (sub & 1) == 0 ? packed0 & mask : Avx2.ShiftRightLogical(packed0.AsUInt16(), 4).AsByte() & mask;
+                var weights1 = (sub & 1) == 0 ? packed1 & mask : Avx2.ShiftRightLogical(packed1.AsUInt16(), 4).AsByte() & mask;
+                var scale0 = Vector256.Create(Byte(subScales0, sub));
+                var scale1 = Vector256.Create(Byte(subScales1, sub));
+                var a = values + s * 256 + 32 * sub;
+                var x = Avx.LoadVector256(a);
+                sum00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights0, x), scale0);
+                sum10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights1, x), scale1);
+                x = Avx.LoadVector256(a + columns);
+                sum01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights0, x), scale0);
+                sum11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights1, x), scale1);
+                x = Avx.LoadVector256(a + 2 * columns);
+                sum02 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights0, x), scale0);
+                sum12 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights1, x), scale1);
+                x = Avx.LoadVector256(a + 3 * columns);
+                sum03 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights0, x), scale0);
+                sum13 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(weights1, x), scale1);
+            }
+
+            var d0 = table[*(ushort*)block0];
+            var d1 = table[*(ushort*)block1];
+            var dmin0 = table[*(ushort*)(block0 + 2)];
+            var dmin1 = table[*(ushort*)(block1 + 2)];
+            var index = s * 8;
+            var si = s * 16;
+            var a0 = scales[index];
+            var a1 = scales[index + scaleStride];
+            var a2 = scales[index + 2 * scaleStride];
+            var a3 = scales[index + 3 * scaleStride];
+            acc00 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum00), Vector256.Create(d0 * a0), acc00);
+            acc01 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum01), Vector256.Create(d0 * a1), acc01);
+            acc02 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum02), Vector256.Create(d0 * a2), acc02);
+            acc03 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum03), Vector256.Create(d0 * a3), acc03);
+            acc10 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum10), Vector256.Create(d1 * a0), acc10);
+            acc11 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum11), Vector256.Create(d1 * a1), acc11);
+            acc12 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum12), Vector256.Create(d1 * a2), acc12);
+            acc13 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum13), Vector256.Create(d1 * a3), acc13);
+            min00 += dmin0 * a0 * MinTerm(subMins0, sums + si);
+            min01 += dmin0 * a1 * MinTerm(subMins0, sums + si + sumStride);
+            min02 += dmin0 * a2 * MinTerm(subMins0, sums + si + 2 * sumStride);
+            min03 += dmin0 * a3 * MinTerm(subMins0, sums + si + 3 * sumStride);
+            min10 += dmin1 * a0 * MinTerm(subMins1, sums + si);
+            min11 += dmin1 * a1 * MinTerm(subMins1, sums + si + sumStride);
+            min12 += dmin1 * a2 * MinTerm(subMins1, sums + si + 2 * sumStride);
+            min13 += dmin1 * a3 * MinTerm(subMins1, sums + si + 3 * sumStride);
+        }
+
+        output[0] = Vector256.Sum(acc00) - min00;
+        output[1] = Vector256.Sum(acc01) - min01;
+        output[2] = Vector256.Sum(acc02) - min02;
+        output[3] = Vector256.Sum(acc03) - min03;
+        output[4] = Vector256.Sum(acc10) - min10;
+        output[5] = Vector256.Sum(acc11) - min11;
+        output[6] = Vector256.Sum(acc12) - min12;
+        output[7] = Vector256.Sum(acc13) - min13;
+    }
+
     private static void Dot4Q5_0(byte* row, sbyte* values, float* scales, short* sums, int columns, float* output)
     {
         var table = Dequantize.HalfToSingle;
