@@ -145,6 +145,21 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
     public async Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+
+        // Every activation asks; almost never is there anything to recover. A read answers that without
+        // queueing for the single writer.
+        await using (var reader = await database.OpenAsync(cancellationToken))
+        await using (var check = reader.CreateCommand())
+        {
+            check.CommandText = "SELECT EXISTS (SELECT 1 FROM turns WHERE user_id = $user AND status = $streaming);";
+            check.Parameters.AddWithValue("$user", userId);
+            check.Parameters.AddWithValue("$streaming", (int)TurnStatus.Streaming);
+            if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                return 0;
+            }
+        }
+
         await using var connection = await database.OpenForWriteAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE turns SET status = $interrupted WHERE user_id = $user AND status = $streaming;";
