@@ -136,6 +136,8 @@ public static class VoiceApi
                                 mindFirstText = finished.Timings.MindFirstText.TotalMilliseconds,
                                 firstSentence = finished.Timings.FirstSentence.TotalMilliseconds,
                                 firstAudio = finished.Timings.FirstAudio.TotalMilliseconds,
+                                decisionToMind = finished.Timings.DecisionToMind.TotalMilliseconds,
+                                decisionToFirstAudio = finished.Timings.DecisionToFirstAudio.TotalMilliseconds,
                             },
                         }, cancellationToken);
                         break;
@@ -172,13 +174,21 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
     private readonly Lazy<ITextToSpeech> _textToSpeech = new(() => new EspeakTextToSpeech());
     private readonly Lazy<VoiceEmotionRecognizer> _emotion = new(() => new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault()));
 
+    // Turn-taking settings from Anima:Voice:Turns (e.g. EndOfTurnSilence = "00:00:00.600"), validated once.
+    private readonly Lazy<VoiceTurnOptions> _turns = new(() =>
+    {
+        var options = configuration.GetSection("Anima:Voice:Turns").Get<VoiceTurnOptions>() ?? new VoiceTurnOptions();
+        options.Validate();
+        return options;
+    });
+
     public async Task<VoiceSession> CreateSessionAsync(ICompanionGrain companion, string language, CancellationToken cancellationToken)
     {
         var vad = await VoiceActivityDetectorFactory.CreateAsync(
             new VoiceActivityOptions { ModelPath = configuration["Anima:Voice:VadModelPath"] ?? Path.Combine(anima.Value.DataDirectory, "models", "silero_vad.onnx") },
             httpClientFactory.CreateClient(nameof(VoiceEngines)),
             cancellationToken);
-        var detector = new VoiceTurnDetector(vad.Detector);
+        var detector = new VoiceTurnDetector(vad.Detector, _turns.Value);
         // Speaker statistics start fresh per connection: the recognizer uses its speaker-independent model
         // until it has heard enough of this voice to judge it relative to the speaker's own baseline.
         return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, token), _emotion.Value, _emotion.Value.CreateSpeakerStatistics(), language);
@@ -202,7 +212,7 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
     private static ISpeechToText CreateSpeechToText(IConfiguration configuration, IHttpClientFactory httpClientFactory) =>
         configuration["Anima:Voice:SpeechToTextEndpoint"] is { Length: > 0 } endpoint
             ? new OpenAiCompatibleSpeechToText(httpClientFactory.CreateClient(nameof(VoiceEngines)), new OpenAiCompatibleOptions { BaseAddress = new Uri(endpoint), Model = configuration["Anima:Voice:SpeechToTextModel"] ?? "whisper-1", ApiKey = configuration["Anima:Voice:ApiKey"] })
-            : new PocketSphinxSpeechToText();
+            : new PocketSphinxSpeechToText(flatPass: configuration.GetValue("Anima:Voice:PocketSphinxFlatPass", false));
 
     public void Dispose()
     {

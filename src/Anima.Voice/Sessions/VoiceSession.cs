@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Anima.Voice.Audio;
 using Anima.Voice.Emotion;
@@ -36,7 +37,18 @@ public sealed class VoiceSession : IAsyncDisposable
     private bool _replyActive;
     private HeardReply? _interrupted;
     private int _oddByte = -1;
-    private (int Samples, Task<Transcript> Transcription)? _speculative;
+    private (int Samples, Task<Transcript> Transcription, bool Streamed)? _speculative;
+    private (int Samples, Task<ProsodyFeatures> Prosody)? _speculativeProsody;
+    private ISpeechRecognitionStream? _recognition;
+    private readonly List<float> _utteranceAudio = [];
+    private TimeSpan? _lastEndOfTurnAt;
+
+    /// <summary>
+    /// Speech that starts this soon after the end of the user's turn, while the reply has begun, is the user going on
+    /// (the end-of-turn decision was early), not a backchannel: the reply stops at once instead of after
+    /// <see cref="VoiceTurnOptions.BargeInSpeech"/>, and the continuation becomes the next turn.
+    /// </summary>
+    public static readonly TimeSpan ContinuationWindow = TimeSpan.FromMilliseconds(1200);
 
     /// <param name="detector">The turn detector for this stream (owned by the session).</param>
     /// <param name="language">The user's language hint for transcription ("en", "ko"), or null to let the engine decide.</param>
@@ -112,22 +124,88 @@ public sealed class VoiceSession : IAsyncDisposable
             {
                 case SpeechStarted started:
                     await _outputs.Writer.WriteAsync(new UserSpeechStarted(started.At), cancellationToken);
+                    _utteranceAudio.Clear();
+                    StartRecognition();
+                    if (started.WhileAssistantSpeaking && _lastEndOfTurnAt is { } endedAt && started.At - endedAt <= ContinuationWindow && IsReplying)
+                    {
+                        await InterruptAsync(cancellationToken); // the user was not finished: let them go on
+                    }
+
+                    break;
+                case UtteranceAudio audio:
+                    _utteranceAudio.AddRange(audio.Samples);
+                    _recognition?.Write(audio.Samples);
                     break;
                 case BargeIn:
                     await InterruptAsync(cancellationToken);
                     break;
                 case TentativeEndOfTurn tentative:
-                    // Transcribe during the confirmation silence; EndOfTurn reuses the result when the audio is the same.
-                    _speculative = (tentative.Utterance.Samples.Length, _speechToText.TranscribeAsync(tentative.Utterance, _language, _lifetime.Token));
+                    if (_emotion is not null)
+                    {
+                        var utterance = tentative.Utterance;
+                        _speculativeProsody = (utterance.Samples.Length, Task.Run(() => new ProsodyFeatureExtractor().Extract(utterance), CancellationToken.None));
+                    }
+
+                    // Transcribe during the confirmation silence; EndOfTurn reuses the result unless the user went on.
+                    // Streaming: everything so far is decoded already, so this is only the recognizer's finalization.
+                    if (_recognition is { } recognition)
+                    {
+                        _recognition = null;
+                        _speculative = (tentative.Utterance.Samples.Length, FinishAndDisposeAsync(recognition, _lifetime.Token), true);
+                    }
+                    else
+                    {
+                        _speculative = (tentative.Utterance.Samples.Length, _speechToText.TranscribeAsync(tentative.Utterance, _language, _lifetime.Token), false);
+                    }
+
                     break;
                 case TurnResumed:
+                    _speculativeProsody = null;
                     Forget(_speculative);
+                    if (_speculative is { Streamed: true })
+                    {
+                        // Go on listening with a fresh stream that catches up on the utterance so far.
+                        StartRecognition();
+                        _recognition?.Write(CollectionsMarshal.AsSpan(_utteranceAudio));
+                    }
+
                     _speculative = null;
                     break;
                 case EndOfTurn end:
+                    _lastEndOfTurnAt = end.At;
                     await OnEndOfTurnAsync(end, cancellationToken);
                     break;
             }
+        }
+    }
+
+    /// <summary>Opens a recognition stream for the utterance that starts now, when the engine streams and knows the language.</summary>
+    private void StartRecognition()
+    {
+        _recognition?.Dispose();
+        _recognition = null;
+        if (_speechToText is IStreamingSpeechToText streaming)
+        {
+            try
+            {
+                _recognition = streaming.StartStream(_language);
+            }
+            catch (SpeechRecognitionException)
+            {
+                // The language is not supported: the turn is transcribed in one piece and reports the error then.
+            }
+        }
+    }
+
+    private static async Task<Transcript> FinishAndDisposeAsync(ISpeechRecognitionStream recognition, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await recognition.FinishAsync(cancellationToken);
+        }
+        finally
+        {
+            recognition.Dispose();
         }
     }
 
@@ -143,11 +221,29 @@ public sealed class VoiceSession : IAsyncDisposable
         Transcript transcript;
         var speculative = _speculative;
         _speculative = null;
+        var recognition = _recognition;
+        _recognition = null;
+        _utteranceAudio.Clear();
+        // Hearing the feeling needs only the audio: its features were extracted during the confirmation silence
+        // (the same audio unless the user went on), else they are now, beside the transcription's finalization.
+        var prosody = _speculativeProsody is { } speculativeProsody && speculativeProsody.Samples == end.Utterance.Samples.Length
+            ? speculativeProsody.Prosody
+            : null;
+        _speculativeProsody = null;
+        var hearing = _emotion is not null && !end.WhileAssistantSpeaking
+            ? Task.Run(async () => _emotion.Recognize(prosody is not null ? await prosody : new ProsodyFeatureExtractor().Extract(end.Utterance), _speaker), CancellationToken.None)
+            : null;
         try
         {
-            if (speculative is { } guess && guess.Samples == end.Utterance.Samples.Length)
+            if (speculative is { } guess && (guess.Streamed || guess.Samples == end.Utterance.Samples.Length))
             {
+                recognition?.Dispose();
                 transcript = await guess.Transcription.WaitAsync(cancellationToken);
+            }
+            else if (recognition is not null)
+            {
+                Forget(speculative);
+                transcript = await FinishAndDisposeAsync(recognition, cancellationToken);
             }
             else
             {
@@ -179,7 +275,7 @@ public sealed class VoiceSession : IAsyncDisposable
             await InterruptAsync(cancellationToken); // a late barge-in: a short but real interjection
         }
 
-        var emotion = _emotion?.Recognize(end.Utterance, _speaker);
+        var emotion = hearing is not null ? await hearing : _emotion?.Recognize(end.Utterance, _speaker);
         var turn = new VoiceUserTurn(transcript.Text, transcript.Language, emotion, end, _interrupted);
         _interrupted = null;
         await _outputs.Writer.WriteAsync(new UserTranscript(turn), cancellationToken);
@@ -187,7 +283,7 @@ public sealed class VoiceSession : IAsyncDisposable
     }
 
     /// <summary>Drops a speculative transcription whose audio changed; its failure, if any, is of no interest.</summary>
-    private static void Forget((int Samples, Task<Transcript> Transcription)? speculative)
+    private static void Forget((int Samples, Task<Transcript> Transcription, bool Streamed)? speculative)
     {
         speculative?.Transcription.ContinueWith(task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
@@ -225,6 +321,7 @@ public sealed class VoiceSession : IAsyncDisposable
     private async Task ReplyAsync(VoiceUserTurn turn, SpokenReplyTracker tracker, long decidedAt, TimeSpan transcription, TimeSpan endOfTurnWait, CancellationToken cancellationToken)
     {
         var askedAt = _time.GetTimestamp();
+        var decisionToMind = _time.GetElapsedTime(decidedAt, askedAt);
         TimeSpan? firstText = null, firstSentence = null, firstAudio = null, decisionToAudio = null;
         var spoken = new List<string>();
         try
@@ -239,7 +336,7 @@ public sealed class VoiceSession : IAsyncDisposable
                 }
             }
 
-            await foreach (var sentence in SentenceSplitter.SplitAsync(Observed(), cancellationToken))
+            await foreach (var sentence in SentenceSplitter.SplitAsync(Observed(), SentenceSplitter.DefaultFirstClauseMinimumLength, cancellationToken))
             {
                 firstSentence ??= _time.GetElapsedTime(askedAt);
                 spoken.Add(sentence);
@@ -272,7 +369,7 @@ public sealed class VoiceSession : IAsyncDisposable
                 tracker.AddSentence(sentence, TimeSpan.FromSeconds((double)samples / AudioClip.PipelineSampleRate));
             }
 
-            var timings = new VoiceTurnTimings(endOfTurnWait, transcription, firstText ?? TimeSpan.Zero, firstSentence ?? TimeSpan.Zero, firstAudio ?? TimeSpan.Zero, decisionToAudio ?? TimeSpan.Zero);
+            var timings = new VoiceTurnTimings(endOfTurnWait, transcription, firstText ?? TimeSpan.Zero, firstSentence ?? TimeSpan.Zero, firstAudio ?? TimeSpan.Zero, decisionToAudio ?? TimeSpan.Zero, decisionToMind);
             await _outputs.Writer.WriteAsync(new ReplyFinished(string.Join(' ', spoken), timings), CancellationToken.None);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -342,6 +439,8 @@ public sealed class VoiceSession : IAsyncDisposable
         }
 
         _outputs.Writer.TryComplete();
+        _recognition?.Dispose();
+        Forget(_speculative);
         _detector.Dispose();
         _lifetime.Dispose();
     }

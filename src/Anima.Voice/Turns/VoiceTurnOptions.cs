@@ -6,14 +6,21 @@ public sealed class VoiceTurnOptions
     /// <summary>Silence after speech that ends the turn (600 ms: long enough for a breath, short enough to feel responsive).</summary>
     public static readonly TimeSpan DefaultEndOfTurnSilence = TimeSpan.FromMilliseconds(600);
 
-    /// <summary>Silence that ends the turn after a falling final pitch, the usual sign a statement is complete.</summary>
-    public static readonly TimeSpan DefaultFallingPitchSilence = TimeSpan.FromMilliseconds(350);
+    /// <summary>
+    /// Silence that ends the turn after a falling final pitch (the usual sign a statement is complete) or a clearly
+    /// rising one (a yes/no question). 160 ms: human turn gaps are about 200 ms, and the VAD needs ~60 ms more to see
+    /// the speech end. A pause this long inside a sentence ending in such a pitch ends the turn early; if the user
+    /// goes on within <see cref="Sessions.VoiceSession.ContinuationWindow"/>, the session stops the reply at once and
+    /// the rest becomes the next turn.
+    /// </summary>
+    public static readonly TimeSpan DefaultFallingPitchSilence = TimeSpan.FromMilliseconds(160);
 
     /// <summary>
     /// Silence after which a <see cref="TentativeEndOfTurn"/> is reported, so transcription and the mind can start
     /// while the detector waits to confirm the end (speculative end-of-turn); null disables it.
     /// </summary>
-    public static readonly TimeSpan DefaultTentativeSilence = TimeSpan.FromMilliseconds(192);
+    /// <remarks>64 ms (two frames), so that the recognizer's finalization and the voice features are ready when the turn is confirmed.</remarks>
+    public static readonly TimeSpan DefaultTentativeSilence = TimeSpan.FromMilliseconds(64);
 
     /// <summary>Sustained speech before <see cref="SpeechStarted"/> is reported (filters clicks).</summary>
     public static readonly TimeSpan DefaultSpeechStartMinimum = TimeSpan.FromMilliseconds(96);
@@ -54,6 +61,9 @@ public sealed class VoiceTurnOptions
 
     /// <summary>Whether a falling final pitch may shorten the end-of-turn silence.</summary>
     public bool UseFallingPitch { get; set; } = true;
+
+    /// <summary>Whether a clearly rising final pitch (a question) may shorten it too (only with <see cref="UseFallingPitch"/>).</summary>
+    public bool UseRisingPitch { get; set; } = true;
 
     public void Validate()
     {
