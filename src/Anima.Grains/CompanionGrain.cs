@@ -42,6 +42,11 @@ public sealed partial class CompanionGrain(
 
     private ConversationTurn? _lastStoredReply;
 
+    // A cut-off (what of a spoken reply the user heard) that arrived while the reply was still being written: it is
+    // applied right after the reply is stored, so whichever comes first, the stored reply ends where the user cut it.
+    private string? _pendingCutOff;
+    private bool _replyBeingWritten;
+
     private string UserId => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -205,6 +210,80 @@ public sealed partial class CompanionGrain(
         return true;
     }
 
+    public async Task<bool> CutOffReplyAsync(string heardText, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(heardText);
+        if (_replyBeingWritten)
+        {
+            _pendingCutOff = heardText;
+            if (_activeReply is { } active)
+            {
+                await active.CancelAsync();
+            }
+
+            return true;
+        }
+
+        return await ApplyCutOffAsync(heardText);
+    }
+
+    private async Task<bool> ApplyCutOffAsync(string heardText)
+    {
+        if (_recent.Count == 0 || _recent[^1] is not { Role: TurnRole.Companion } reply || HeardPrefix(reply.Text, heardText) is not { } heard)
+        {
+            return false;
+        }
+
+        if (heard.Length == reply.Text.Length)
+        {
+            return true; // all of it was heard: nothing to cut
+        }
+
+        await conversations.UpdateAsync(UserId, reply.Id, heard, TurnStatus.Interrupted, CancellationToken.None);
+        var cut = reply with { Text = heard, Status = TurnStatus.Interrupted };
+        _recent[^1] = cut;
+        if (_lastStoredReply?.Id == reply.Id)
+        {
+            _lastStoredReply = cut;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The part of <paramref name="reply"/> that <paramref name="heard"/> covers, when <paramref name="heard"/> is a
+    /// prefix of it ignoring differences in whitespace (the voice pipeline joins sentences with single spaces); else null.
+    /// </summary>
+    internal static string? HeardPrefix(string reply, string heard)
+    {
+        int replyIndex = 0, heardIndex = 0;
+        while (true)
+        {
+            while (heardIndex < heard.Length && char.IsWhiteSpace(heard[heardIndex]))
+            {
+                heardIndex++;
+            }
+
+            while (replyIndex < reply.Length && char.IsWhiteSpace(reply[replyIndex]))
+            {
+                replyIndex++;
+            }
+
+            if (heardIndex == heard.Length)
+            {
+                return reply[..replyIndex].TrimEnd();
+            }
+
+            if (replyIndex == reply.Length || reply[replyIndex] != heard[heardIndex])
+            {
+                return null;
+            }
+
+            replyIndex++;
+            heardIndex++;
+        }
+    }
+
     public Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default)
     {
         limit = Math.Clamp(limit, 1, 500);
@@ -256,6 +335,8 @@ public sealed partial class CompanionGrain(
         var text = new StringBuilder();
         var status = TurnStatus.Streaming;
         string? errorCode = null;
+        _replyBeingWritten = true;
+        _pendingCutOff = null;
         using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         watchdog.CancelAfter(_options.FirstTokenTimeout);
         // The conversation id lets a mind that keeps state per conversation (the in-process engine's KV
@@ -315,6 +396,13 @@ public sealed partial class CompanionGrain(
                 var turn = await conversations.AppendAsync(UserId, TurnRole.Companion, text.ToString().Trim(), status, timeProvider.GetUtcNow(), cancellationToken: CancellationToken.None);
                 Remember(turn);
                 _lastStoredReply = turn;
+            }
+
+            _replyBeingWritten = false;
+            if (_pendingCutOff is { } heard)
+            {
+                _pendingCutOff = null;
+                await ApplyCutOffAsync(heard);
             }
         }
 

@@ -79,6 +79,11 @@ public static class VoiceApi
                     {
                         await session.WriteAudioAsync(buffer.AsMemory(0, result.Count), cancellationToken);
                     }
+                    else if (result.MessageType == WebSocketMessageType.Text && result.EndOfMessage && TryReadPlayed(buffer.AsSpan(0, result.Count)) is { } played)
+                    {
+                        // {"type":"played","ms":N}: how much of the interrupted reply the page really played.
+                        await session.ReportPlaybackAsync(played, cancellationToken);
+                    }
                 }
 
                 // The user hung up or stopped sending: finish the turn that was in progress, so no words are lost.
@@ -142,8 +147,12 @@ public static class VoiceApi
                         }, cancellationToken);
                         break;
                     case StopPlayback stop:
-                        await companion.StopAsync(CancellationToken.None);
+                        // Stops generation and stores the reply as cut off where the user stopped hearing it.
+                        await companion.CutOffReplyAsync(stop.Heard.Text, CancellationToken.None);
                         await SendJsonAsync(socket, new { type = "stop-playback", heard = stop.Heard.Text }, cancellationToken);
+                        break;
+                    case ReplyHeard heard:
+                        await companion.CutOffReplyAsync(heard.Heard.Text, CancellationToken.None);
                         break;
                     case BackchannelIgnored:
                         await SendJsonAsync(socket, new { type = "backchannel" }, cancellationToken);
@@ -160,6 +169,24 @@ public static class VoiceApi
             {
                 // The client went away; keep draining so the session can finish storing the turn.
             }
+        }
+    }
+
+    private static TimeSpan? TryReadPlayed(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(message);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var type) && type.ValueEquals("played")
+                && root.TryGetProperty("ms", out var ms) && ms.TryGetDouble(out var milliseconds) && double.IsFinite(milliseconds) && milliseconds is >= 0 and <= 3_600_000
+                ? TimeSpan.FromMilliseconds(milliseconds)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null; // not ours to understand; the voice stream goes on
         }
     }
 
@@ -195,11 +222,18 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
     }
 
     private static VoiceReplyPlan Reply(ICompanionGrain companion, VoiceUserTurn turn, string language, CancellationToken cancellationToken) =>
-        new(ReplyTextAsync(companion, turn.Transcript, turn.Emotion is { } heard ? new HeardEmotion(heard.Label, (float)heard.Valence, (float)heard.Arousal, (float)heard.Confidence) : null, cancellationToken),
+        new(ReplyTextAsync(companion, turn.Transcript, turn.Emotion is { } heard ? new HeardEmotion(heard.Label, (float)heard.Valence, (float)heard.Arousal, (float)heard.Confidence) : null, turn.PreviousReplyInterrupted, cancellationToken),
             SpeechStyle.FromFeeling(0.3, 0.5), language);
 
-    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, string transcript, HeardEmotion? heard, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, string transcript, HeardEmotion? heard, HeardReply? interrupted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (interrupted is not null)
+        {
+            // Before the new turn, in order: the reply the user cut off ends where they stopped hearing it (the page's
+            // report may have shortened it since the barge-in), so the prompt of this turn says where it was cut off.
+            await companion.CutOffReplyAsync(interrupted.Text, CancellationToken.None);
+        }
+
         await foreach (var replyEvent in companion.SendSpokenAsync(transcript, heard, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
         {
             if (replyEvent.Kind == ReplyEventKind.Token && replyEvent.Text is { Length: > 0 } text)

@@ -36,6 +36,7 @@ public sealed class VoiceSession : IAsyncDisposable
     private TimeSpan _playbackSent;
     private bool _replyActive;
     private HeardReply? _interrupted;
+    private SpokenReplyTracker? _interruptedTracker;
     private int _oddByte = -1;
     private (int Samples, Task<Transcript> Transcription, bool Streamed)? _speculative;
     private (int Samples, Task<ProsodyFeatures> Prosody)? _speculativeProsody;
@@ -111,6 +112,27 @@ public sealed class VoiceSession : IAsyncDisposable
 
         await HandleAsync(events, cancellationToken);
         await _replyTask;
+    }
+
+    /// <summary>
+    /// The page says how much of the interrupted reply it actually played before it stopped (it knows; the session only
+    /// estimates from the time since the first chunk). When that is less than estimated, the heard text is cut back and a
+    /// <see cref="ReplyHeard"/> tells the server to store the shorter text; the next turn carries it too. Call it from
+    /// the loop that writes audio.
+    /// </summary>
+    public async Task ReportPlaybackAsync(TimeSpan played, CancellationToken cancellationToken = default)
+    {
+        if (_interrupted is not { } estimated || _interruptedTracker is not { } tracker || played < TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var heard = tracker.HeardAt(played) with { IsComplete = false };
+        if (heard.Text.Length < estimated.Text.Length)
+        {
+            _interrupted = heard;
+            await _outputs.Writer.WriteAsync(new ReplyHeard(heard), cancellationToken);
+        }
     }
 
     /// <summary>Waits for the reply in progress, if any, to finish.</summary>
@@ -278,6 +300,7 @@ public sealed class VoiceSession : IAsyncDisposable
         var emotion = hearing is not null ? await hearing : _emotion?.Recognize(end.Utterance, _speaker);
         var turn = new VoiceUserTurn(transcript.Text, transcript.Language, emotion, end, _interrupted);
         _interrupted = null;
+        _interruptedTracker = null;
         await _outputs.Writer.WriteAsync(new UserTranscript(turn), cancellationToken);
         StartReply(turn, decidedAt, transcribed, end);
     }
@@ -405,6 +428,7 @@ public sealed class VoiceSession : IAsyncDisposable
             // The page plays in real time from the first chunk on, so the played length is the stream time since then.
             var played = _playbackStartedAt is { } started ? _detector.Position - started : TimeSpan.Zero;
             heard = _tracker.HeardAt(played);
+            _interruptedTracker = _tracker;
             heard = heard with { IsComplete = heard.IsComplete && !_replyActive };
             fullText = _replyText;
             _reply = null;

@@ -39,6 +39,9 @@ public sealed record ReplyFinished(string Text, VoiceTurnTimings Timings) : Voic
 /// <summary>Stop playing now: the user barged in. <paramref name="Heard"/> is what of the reply they heard.</summary>
 public sealed record StopPlayback(HeardReply Heard, string FullText) : VoiceSessionOutput;
 
+/// <summary>The page played less of the interrupted reply than estimated: store it as cut off at <paramref name="Heard"/> instead.</summary>
+public sealed record ReplyHeard(HeardReply Heard) : VoiceSessionOutput;
+
 /// <summary>A short utterance over the companion's voice that was only a backchannel; playback went on.</summary>
 public sealed record BackchannelIgnored(string Transcript) : VoiceSessionOutput;
 

@@ -17,6 +17,7 @@ public sealed class VoiceTurnDetector : IDisposable
     private const int Rate = AudioClip.PipelineSampleRate;
     private const int FinalPitchWindowSamples = Rate * 2 / 5; // the last 400 ms of speech
     private const double FallingSlopeSemitonesPerSecond = -6;
+    private const int TrailingFrames = 2;
     private const double RisingSlopeSemitonesPerSecond = 12; // a question's rise; a level or slightly rising end holds the turn
     private readonly IVoiceActivityDetector _detector;
     private readonly VoiceTurnOptions _options;
@@ -190,7 +191,10 @@ public sealed class VoiceTurnDetector : IDisposable
             _tentativeReported = true;
             events.Add(new TentativeEndOfTurn(FrameTime(_framesSeen), new AudioClip(SpeechSamples(), Rate), FrameTime(_utteranceStartFrame)));
         }
-        if (_silenceFrames > 0 && silence >= _options.FallingPitchSilence && _options.UseFallingPitch)
+        // Over the companion's voice, before it is a barge-in, the short pitch-based end is not used: an interruption
+        // with a comma pause ("No, wait, ...") must not fall apart into fragments too short to interrupt.
+        var talkingOver = _startedWhileAssistantSpeaking && !_bargedIn;
+        if (_silenceFrames > 0 && silence >= _options.FallingPitchSilence && _options.UseFallingPitch && !talkingOver)
         {
             _finalPitch ??= FinalPitch();
             if (_finalPitch is EndOfTurnReason.FallingPitch or EndOfTurnReason.RisingPitch)
@@ -267,10 +271,13 @@ public sealed class VoiceTurnDetector : IDisposable
         _tentativeReported = false;
     }
 
-    /// <summary>The utterance up to its last speech frame and ~100 ms of the silence after it, not the whole wait.</summary>
+    /// <summary>
+    /// The utterance up to its last speech frame and the two frames (64 ms) of silence after it, not the whole wait;
+    /// the same at the tentative end (which comes after two silent frames) and at the confirmed end.
+    /// </summary>
     private float[] SpeechSamples()
     {
-        var keepFrames = Math.Min(_utterance.Count / _frameSize, _lastSpeechFrameInUtterance + 3);
+        var keepFrames = Math.Min(_utterance.Count / _frameSize, _lastSpeechFrameInUtterance + TrailingFrames);
         return _utterance.GetRange(0, keepFrames * _frameSize).ToArray();
     }
 
