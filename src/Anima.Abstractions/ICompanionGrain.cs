@@ -39,6 +39,12 @@ public interface ICompanionGrain : IGrainWithStringKey
     [Orleans.Concurrency.AlwaysInterleave]
     Task<bool> CutOffReplyAsync(string heardText, CancellationToken cancellationToken = default);
 
+    /// <summary>The user's voice baseline (speaker statistics for hearing the feeling in their voice), or null before the first spoken turn.</summary>
+    Task<VoiceBaseline?> GetVoiceBaselineAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stores the user's voice baseline (as a voice connection updates it); refuses malformed or non-finite values.</summary>
+    Task SaveVoiceBaselineAsync(VoiceBaseline baseline, CancellationToken cancellationToken = default);
+
     /// <summary>A page of history, newest last, older than <paramref name="beforeTurnId"/> when given.</summary>
     Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default);
 

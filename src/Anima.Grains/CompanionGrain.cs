@@ -28,6 +28,9 @@ public sealed partial class CompanionGrain(
     TimeProvider timeProvider,
     ILogger<CompanionGrain> logger) : Grain, ICompanionGrain
 {
+    /// <summary>More features than any voice model of ours has (185 today): a larger baseline is refused.</summary>
+    private const int MaximumVoiceFeatures = 4096;
+
     private readonly CompanionOptions _options = options.Value;
     private readonly IMessagePerceiver? _perceiver = perceivers.FirstOrDefault();
     private readonly IConversationMemory? _memory = memories.FirstOrDefault();
@@ -282,6 +285,22 @@ public sealed partial class CompanionGrain(
             replyIndex++;
             heardIndex++;
         }
+    }
+
+    public Task<VoiceBaseline?> GetVoiceBaselineAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(state.State.VoiceBaseline);
+
+    public async Task SaveVoiceBaselineAsync(VoiceBaseline baseline, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        if (baseline.Count < 0 || baseline.Means is not { Length: > 0 and <= MaximumVoiceFeatures } means || baseline.Variances?.Length != means.Length
+            || !means.All(double.IsFinite) || !baseline.Variances.All(variance => double.IsFinite(variance) && variance >= 0))
+        {
+            throw new CompanionException("invalid-voice-baseline", "The voice baseline must have a non-negative count and as many finite means as non-negative variances.");
+        }
+
+        state.State.VoiceBaseline = baseline;
+        await state.WriteStateAsync(cancellationToken);
     }
 
     public Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default)

@@ -156,6 +156,24 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         Assert.Equal(("Once upon", TurnStatus.Interrupted), (history.Turns[1].Text, history.Turns[1].Status));
     }
 
+    [Fact]
+    public async Task VoiceBaseline_Saved_IsReturnedAndMalformedOnesAreRefused()
+    {
+        var companion = Companion("grain-user-voice");
+        Assert.Null(await companion.GetVoiceBaselineAsync(TestContext.Current.CancellationToken));
+
+        await companion.SaveVoiceBaselineAsync(new VoiceBaseline(3, [1.5, -2], [0.25, 4]), TestContext.Current.CancellationToken);
+        var saved = await companion.GetVoiceBaselineAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(3, saved!.Count);
+        Assert.Equal([1.5, -2], saved.Means);
+        Assert.Equal([0.25, 4.0], saved.Variances);
+
+        var refused = await Assert.ThrowsAsync<CompanionException>(() => companion.SaveVoiceBaselineAsync(new VoiceBaseline(3, [1.5, double.NaN], [0.25, 4]), TestContext.Current.CancellationToken));
+        Assert.Equal("invalid-voice-baseline", refused.Code);
+        await Assert.ThrowsAsync<CompanionException>(() => companion.SaveVoiceBaselineAsync(new VoiceBaseline(3, [1.5], [0.25, 4]), TestContext.Current.CancellationToken));
+        Assert.Equal(3, (await companion.GetVoiceBaselineAsync(TestContext.Current.CancellationToken))!.Count);
+    }
+
     [Theory]
     [InlineData("Hello there.  How are you?", "Hello there. How", "Hello there.  How")]
     [InlineData("Hello there.", "", "")]

@@ -45,9 +45,10 @@ public sealed class TurnDetectionTests
     {
         var first = await SpeakAsync("I was thinking about");
         var second = await SpeakAsync("what you said yesterday about moving to the coast.");
-        using var detector = Detector();
-        // 120 ms: past the tentative end (64 ms), short of the shortest end of turn (160 ms after a falling pitch).
-        var events = Run(detector, TestAudio.Concat(TestAudio.Silence(0.3), first, TestAudio.Silence(0.12), second, TestAudio.Silence(1.5)));
+        // Only the full silence ends a turn here, so a 300 ms pause (past the tentative end) is the mechanism under test;
+        // with the shipped settings a pause after a falling or rising pitch ends the turn at 160 ms.
+        using var detector = Detector(new VoiceTurnOptions { UseFallingPitch = false });
+        var events = Run(detector, TestAudio.Concat(TestAudio.Silence(0.3), first, TestAudio.Silence(0.3), second, TestAudio.Silence(1.5)));
         Assert.Contains(events, item => item is TurnResumed);
         var end = Assert.Single(events.OfType<EndOfTurn>());
         Assert.True(end.Utterance.Duration.TotalSeconds > (first.Length + second.Length) / 16000.0);

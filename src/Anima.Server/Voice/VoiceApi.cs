@@ -216,17 +216,32 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
             httpClientFactory.CreateClient(nameof(VoiceEngines)),
             cancellationToken);
         var detector = new VoiceTurnDetector(vad.Detector, _turns.Value);
-        // Speaker statistics start fresh per connection: the recognizer uses its speaker-independent model
-        // until it has heard enough of this voice to judge it relative to the speaker's own baseline.
-        return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, token), _emotion.Value, _emotion.Value.CreateSpeakerStatistics(), language);
+        // The user's voice baseline (speaker statistics) is kept by their companion, so the recognizer judges the
+        // feeling relative to how this user usually sounds from the first turn of a new connection on; it uses its
+        // speaker-independent model until it has heard enough of the voice.
+        var speaker = await LoadSpeakerAsync(companion, _emotion.Value, cancellationToken);
+        return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, speaker, token), _emotion.Value, speaker, language);
     }
 
-    private static VoiceReplyPlan Reply(ICompanionGrain companion, VoiceUserTurn turn, string language, CancellationToken cancellationToken) =>
-        new(ReplyTextAsync(companion, turn.Transcript, turn.Emotion is { } heard ? new HeardEmotion(heard.Label, (float)heard.Valence, (float)heard.Arousal, (float)heard.Confidence) : null, turn.PreviousReplyInterrupted, cancellationToken),
-            SpeechStyle.FromFeeling(0.3, 0.5), language);
-
-    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, string transcript, HeardEmotion? heard, HeardReply? interrupted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async Task<SpeakerFeatureStatistics> LoadSpeakerAsync(ICompanionGrain companion, VoiceEmotionRecognizer recognizer, CancellationToken cancellationToken)
     {
+        var saved = await companion.GetVoiceBaselineAsync(cancellationToken);
+        return saved is not null && saved.Means.Length == recognizer.Model.FeatureCount
+            ? new SpeakerFeatureStatistics(saved.Count, saved.Means, saved.Variances)
+            : recognizer.CreateSpeakerStatistics();
+    }
+
+    private static VoiceReplyPlan Reply(ICompanionGrain companion, VoiceUserTurn turn, string language, SpeakerFeatureStatistics speaker, CancellationToken cancellationToken) =>
+        new(ReplyTextAsync(companion, turn, speaker, cancellationToken), SpeechStyle.FromFeeling(0.3, 0.5), language);
+
+    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, VoiceUserTurn turn, SpeakerFeatureStatistics speaker, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var transcript = turn.Transcript;
+        var heard = turn.Emotion is { } emotion ? new HeardEmotion(emotion.Label, (float)emotion.Valence, (float)emotion.Arousal, (float)emotion.Confidence) : null;
+        var interrupted = turn.PreviousReplyInterrupted;
+        // When this utterance was heard, it was added to the user's baseline: the finally below keeps it with the
+        // companion once the reply is done, off the path to the first audio.
+
         if (interrupted is not null)
         {
             // Before the new turn, in order: the reply the user cut off ends where they stopped hearing it (the page's
@@ -234,11 +249,27 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
             await companion.CutOffReplyAsync(interrupted.Text, CancellationToken.None);
         }
 
-        await foreach (var replyEvent in companion.SendSpokenAsync(transcript, heard, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
+        try
         {
-            if (replyEvent.Kind == ReplyEventKind.Token && replyEvent.Text is { Length: > 0 } text)
+            await foreach (var replyEvent in companion.SendSpokenAsync(transcript, heard, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
             {
-                yield return text;
+                if (replyEvent.Kind == ReplyEventKind.Token && replyEvent.Text is { Length: > 0 } text)
+                {
+                    yield return text;
+                }
+            }
+        }
+        finally
+        {
+            if (turn.Emotion is not null)
+            {
+                VoiceBaseline baseline;
+                lock (speaker)
+                {
+                    baseline = new VoiceBaseline(speaker.Count, [.. speaker.Means], [.. speaker.Variances]);
+                }
+
+                await companion.SaveVoiceBaselineAsync(baseline, CancellationToken.None);
             }
         }
     }

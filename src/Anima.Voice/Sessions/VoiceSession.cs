@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Anima.Voice.Audio;
 using Anima.Voice.Emotion;
@@ -34,14 +33,15 @@ public sealed class VoiceSession : IAsyncDisposable
     private string _replyText = string.Empty;
     private TimeSpan? _playbackStartedAt;
     private TimeSpan _playbackSent;
+    private string? _sentenceInProgress;
+    private TimeSpan _sentenceInProgressSent;
     private bool _replyActive;
     private HeardReply? _interrupted;
     private SpokenReplyTracker? _interruptedTracker;
     private int _oddByte = -1;
-    private (int Samples, Task<Transcript> Transcription, bool Streamed)? _speculative;
+    private (int Samples, Task<Transcript> Transcription)? _speculative;
     private (int Samples, Task<ProsodyFeatures> Prosody)? _speculativeProsody;
     private ISpeechRecognitionStream? _recognition;
-    private readonly List<float> _utteranceAudio = [];
     private TimeSpan? _lastEndOfTurnAt;
 
     /// <summary>
@@ -146,7 +146,6 @@ public sealed class VoiceSession : IAsyncDisposable
             {
                 case SpeechStarted started:
                     await _outputs.Writer.WriteAsync(new UserSpeechStarted(started.At), cancellationToken);
-                    _utteranceAudio.Clear();
                     StartRecognition();
                     if (started.WhileAssistantSpeaking && _lastEndOfTurnAt is { } endedAt && started.At - endedAt <= ContinuationWindow && IsReplying)
                     {
@@ -155,7 +154,6 @@ public sealed class VoiceSession : IAsyncDisposable
 
                     break;
                 case UtteranceAudio audio:
-                    _utteranceAudio.AddRange(audio.Samples);
                     _recognition?.Write(audio.Samples);
                     break;
                 case BargeIn:
@@ -168,29 +166,18 @@ public sealed class VoiceSession : IAsyncDisposable
                         _speculativeProsody = (utterance.Samples.Length, Task.Run(() => new ProsodyFeatureExtractor().Extract(utterance), CancellationToken.None));
                     }
 
-                    // Transcribe during the confirmation silence; EndOfTurn reuses the result unless the user went on.
-                    // Streaming: everything so far is decoded already, so this is only the recognizer's finalization.
-                    if (_recognition is { } recognition)
+                    // A streaming recognizer has decoded everything so far and goes on listening: only its finalization
+                    // is left at the end of the turn. Otherwise transcribe now, during the confirmation silence;
+                    // EndOfTurn reuses the result when the audio is unchanged.
+                    if (_recognition is null)
                     {
-                        _recognition = null;
-                        _speculative = (tentative.Utterance.Samples.Length, FinishAndDisposeAsync(recognition, _lifetime.Token), true);
-                    }
-                    else
-                    {
-                        _speculative = (tentative.Utterance.Samples.Length, _speechToText.TranscribeAsync(tentative.Utterance, _language, _lifetime.Token), false);
+                        _speculative = (tentative.Utterance.Samples.Length, _speechToText.TranscribeAsync(tentative.Utterance, _language, _lifetime.Token));
                     }
 
                     break;
                 case TurnResumed:
                     _speculativeProsody = null;
                     Forget(_speculative);
-                    if (_speculative is { Streamed: true })
-                    {
-                        // Go on listening with a fresh stream that catches up on the utterance so far.
-                        StartRecognition();
-                        _recognition?.Write(CollectionsMarshal.AsSpan(_utteranceAudio));
-                    }
-
                     _speculative = null;
                     break;
                 case EndOfTurn end:
@@ -245,7 +232,6 @@ public sealed class VoiceSession : IAsyncDisposable
         _speculative = null;
         var recognition = _recognition;
         _recognition = null;
-        _utteranceAudio.Clear();
         // Hearing the feeling needs only the audio: its features were extracted during the confirmation silence
         // (the same audio unless the user went on), else they are now, beside the transcription's finalization.
         var prosody = _speculativeProsody is { } speculativeProsody && speculativeProsody.Samples == end.Utterance.Samples.Length
@@ -257,15 +243,14 @@ public sealed class VoiceSession : IAsyncDisposable
             : null;
         try
         {
-            if (speculative is { } guess && (guess.Streamed || guess.Samples == end.Utterance.Samples.Length))
-            {
-                recognition?.Dispose();
-                transcript = await guess.Transcription.WaitAsync(cancellationToken);
-            }
-            else if (recognition is not null)
+            if (recognition is not null)
             {
                 Forget(speculative);
                 transcript = await FinishAndDisposeAsync(recognition, cancellationToken);
+            }
+            else if (speculative is { } guess && guess.Samples == end.Utterance.Samples.Length)
+            {
+                transcript = await guess.Transcription.WaitAsync(cancellationToken);
             }
             else
             {
@@ -306,7 +291,7 @@ public sealed class VoiceSession : IAsyncDisposable
     }
 
     /// <summary>Drops a speculative transcription whose audio changed; its failure, if any, is of no interest.</summary>
-    private static void Forget((int Samples, Task<Transcript> Transcription, bool Streamed)? speculative)
+    private static void Forget((int Samples, Task<Transcript> Transcription)? speculative)
     {
         speculative?.Transcription.ContinueWith(task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
@@ -330,6 +315,7 @@ public sealed class VoiceSession : IAsyncDisposable
         {
             _reply = cancellation;
             _tracker = tracker;
+            _sentenceInProgress = null;
             _replyText = string.Empty;
             _playbackStartedAt = null;
             _playbackSent = TimeSpan.Zero;
@@ -366,6 +352,8 @@ public sealed class VoiceSession : IAsyncDisposable
                 lock (_gate)
                 {
                     _replyText = string.Join(' ', spoken);
+                    _sentenceInProgress = sentence;
+                    _sentenceInProgressSent = TimeSpan.Zero;
                 }
 
                 await _outputs.Writer.WriteAsync(new ReplySentence(sentence), cancellationToken);
@@ -382,6 +370,7 @@ public sealed class VoiceSession : IAsyncDisposable
                     {
                         _playbackStartedAt ??= _detector.Position;
                         _playbackSent += chunk.Duration;
+                        _sentenceInProgressSent += chunk.Duration;
                         _detector.AddPlayback(chunk.Samples);
                     }
 
@@ -389,7 +378,15 @@ public sealed class VoiceSession : IAsyncDisposable
                     await _outputs.Writer.WriteAsync(new ReplyAudio(Pcm16.Encode(chunk.Samples)), cancellationToken);
                 }
 
-                tracker.AddSentence(sentence, TimeSpan.FromSeconds((double)samples / AudioClip.PipelineSampleRate));
+                lock (_gate)
+                {
+                    // Unless the reply was interrupted meanwhile (then the interruption accounted for this sentence).
+                    if (ReferenceEquals(_tracker, tracker))
+                    {
+                        tracker.AddSentence(sentence, TimeSpan.FromSeconds((double)samples / AudioClip.PipelineSampleRate));
+                        _sentenceInProgress = null;
+                    }
+                }
             }
 
             var timings = new VoiceTurnTimings(endOfTurnWait, transcription, firstText ?? TimeSpan.Zero, firstSentence ?? TimeSpan.Zero, firstAudio ?? TimeSpan.Zero, decisionToAudio ?? TimeSpan.Zero, decisionToMind);
@@ -427,8 +424,21 @@ public sealed class VoiceSession : IAsyncDisposable
 
             // The page plays in real time from the first chunk on, so the played length is the stream time since then.
             var played = _playbackStartedAt is { } started ? _detector.Position - started : TimeSpan.Zero;
+            if (_sentenceInProgress is { } partial && _sentenceInProgressSent > TimeSpan.Zero)
+            {
+                // A sentence whose audio was still being sent: its full length is estimated from the speaking rate of
+                // the sentences before it (or ~70 ms a character), never less than what was already sent.
+                var perCharacter = _tracker.TotalDuration > TimeSpan.Zero && _replyText.Length > partial.Length
+                    ? _tracker.TotalDuration / Math.Max(1, _replyText.Length - partial.Length)
+                    : TimeSpan.FromMilliseconds(70);
+                var estimate = perCharacter * partial.Length;
+                _tracker.AddSentence(partial, estimate > _sentenceInProgressSent ? estimate : _sentenceInProgressSent);
+                _sentenceInProgress = null;
+            }
+
             heard = _tracker.HeardAt(played);
             _interruptedTracker = _tracker;
+            _tracker = null;
             heard = heard with { IsComplete = heard.IsComplete && !_replyActive };
             fullText = _replyText;
             _reply = null;
