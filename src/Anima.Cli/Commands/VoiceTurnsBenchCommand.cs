@@ -23,7 +23,7 @@ public sealed class VoiceTurnsBenchCommand : ICliCommand
           DIR is a folder with labels.tsv (a `path` column), e.g. ../shared/data/korean-emotional-speech-16k (the default)
           or ../shared/data/ravdess-16k. Each clip gets 0.5 s of silence before and 1.5 s after. Prints, per setting, the
           clips heard as one turn, split into several, or not heard, and the turn-end reasons. The last line is
-          `split clips with the shipped settings: X%`.
+          `split clips with the shipped English settings: X%`.
         """;
 
     public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
@@ -36,7 +36,11 @@ public sealed class VoiceTurnsBenchCommand : ICliCommand
         var clips = VoiceEmotionDataset.ReadLabels(directory).Take(limit).Select(entry => entry.Path).ToList();
         var settings = new (string Name, VoiceTurnOptions Options)[]
         {
-            ("shipped", new VoiceTurnOptions()),
+            ("shipped for English", new VoiceTurnOptions()),
+            ("shipped for Korean", VoiceTurnOptions.ForLanguage("ko")),
+            ("falling pitch only, 160 ms", new VoiceTurnOptions { UseRisingPitch = false }),
+            ("falling or rising pitch, 250 ms", new VoiceTurnOptions { FallingPitchSilence = TimeSpan.FromMilliseconds(250) }),
+            ("falling pitch only, 250 ms", new VoiceTurnOptions { FallingPitchSilence = TimeSpan.FromMilliseconds(250), UseRisingPitch = false }),
             ("previous (350/600 ms, falling pitch only)", new VoiceTurnOptions { FallingPitchSilence = TimeSpan.FromMilliseconds(350), TentativeSilence = TimeSpan.FromMilliseconds(192), UseRisingPitch = false }),
         };
         string? last = null;
@@ -81,7 +85,7 @@ public sealed class VoiceTurnsBenchCommand : ICliCommand
             var median = waits.Count > 0 ? waits[waits.Count / 2] : double.NaN;
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{name}: {clips.Count} clips: one turn {one}, split into several {split} ({100.0 * split / clips.Count:0.0}%), not heard {none}; final wait median {median:0} ms; ends by reason: {string.Join(", ", reasons.OrderBy(pair => pair.Key).Select(pair => $"{pair.Key} {pair.Value}"))}"));
-            last ??= string.Create(CultureInfo.InvariantCulture, $"split clips with the shipped settings: {100.0 * split / clips.Count:0.0}%");
+            last ??= string.Create(CultureInfo.InvariantCulture, $"split clips with the shipped English settings: {100.0 * split / clips.Count:0.0}%");
         }
 
         await context.Out.WriteLineAsync(last);

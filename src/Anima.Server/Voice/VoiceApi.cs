@@ -201,13 +201,14 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
     private readonly Lazy<ITextToSpeech> _textToSpeech = new(() => new EspeakTextToSpeech());
     private readonly Lazy<VoiceEmotionRecognizer> _emotion = new(() => new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault()));
 
-    // Turn-taking settings from Anima:Voice:Turns (e.g. EndOfTurnSilence = "00:00:00.600"), validated once.
-    private readonly Lazy<VoiceTurnOptions> _turns = new(() =>
+    /// <summary>Turn-taking settings: the language's defaults, with Anima:Voice:Turns (e.g. EndOfTurnSilence = "00:00:00.600") on top.</summary>
+    private VoiceTurnOptions TurnOptions(string language)
     {
-        var options = configuration.GetSection("Anima:Voice:Turns").Get<VoiceTurnOptions>() ?? new VoiceTurnOptions();
+        var options = VoiceTurnOptions.ForLanguage(language);
+        configuration.GetSection("Anima:Voice:Turns").Bind(options);
         options.Validate();
         return options;
-    });
+    }
 
     public async Task<VoiceSession> CreateSessionAsync(ICompanionGrain companion, string language, CancellationToken cancellationToken)
     {
@@ -215,7 +216,7 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
             new VoiceActivityOptions { ModelPath = configuration["Anima:Voice:VadModelPath"] ?? Path.Combine(anima.Value.DataDirectory, "models", "silero_vad.onnx") },
             httpClientFactory.CreateClient(nameof(VoiceEngines)),
             cancellationToken);
-        var detector = new VoiceTurnDetector(vad.Detector, _turns.Value);
+        var detector = new VoiceTurnDetector(vad.Detector, TurnOptions(language));
         // The user's voice baseline (speaker statistics) is kept by their companion, so the recognizer judges the
         // feeling relative to how this user usually sounds from the first turn of a new connection on; it uses its
         // speaker-independent model until it has heard enough of the voice.
