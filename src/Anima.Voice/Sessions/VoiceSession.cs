@@ -238,8 +238,10 @@ public sealed class VoiceSession : IAsyncDisposable
             ? speculativeProsody.Prosody
             : null;
         _speculativeProsody = null;
-        var hearing = _emotion is not null && !end.WhileAssistantSpeaking
-            ? Task.Run(async () => _emotion.Recognize(prosody is not null ? await prosody : new ProsodyFeatureExtractor().Extract(end.Utterance), _speaker), CancellationToken.None)
+        // Only the features (the costly, pure part) run ahead: the recognizer, which adds the utterance to the user's
+        // voice baseline, runs once the transcript shows a real turn (not noise or a backchannel).
+        var features = _emotion is not null
+            ? prosody ?? Task.Run(() => new ProsodyFeatureExtractor().Extract(end.Utterance), CancellationToken.None)
             : null;
         try
         {
@@ -282,7 +284,7 @@ public sealed class VoiceSession : IAsyncDisposable
             await InterruptAsync(cancellationToken); // a late barge-in: a short but real interjection
         }
 
-        var emotion = hearing is not null ? await hearing : _emotion?.Recognize(end.Utterance, _speaker);
+        var emotion = _emotion is not null && features is not null ? _emotion.Recognize(await features, _speaker) : null;
         var turn = new VoiceUserTurn(transcript.Text, transcript.Language, emotion, end, _interrupted);
         _interrupted = null;
         _interruptedTracker = null;
