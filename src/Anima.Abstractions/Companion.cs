@@ -45,3 +45,13 @@ public static class ReplyErrorCodes
     public const string MessageTooLong = "message-too-long";
     public const string InvalidMessageId = "invalid-message-id";
 }
+
+/// <summary>
+/// The user's voice baseline: per-feature running mean and variance of the prosodic features of their utterances,
+/// so that the feeling in their voice is judged relative to how they usually sound, across connections and restarts.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record VoiceBaseline(
+    [property: Id(0)] int Count,
+    [property: Id(1)] double[] Means,
+    [property: Id(2)] double[] Variances);

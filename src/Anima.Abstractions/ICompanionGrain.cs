@@ -36,6 +36,21 @@ public interface ICompanionGrain : IGrainWithStringKey
     [Orleans.Concurrency.AlwaysInterleave]
     Task<bool> StopAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The user cut a spoken reply off: only <paramref name="heardText"/> (a prefix of the reply, as far as it was played)
+    /// reached them. Stops the reply if it is still being written and stores it as <see cref="TurnStatus.Interrupted"/>
+    /// with only the heard text, so the next prompt tells the mind where it was cut off. Applies to the newest reply
+    /// only while it is the newest turn; text that is not a prefix of the reply is refused. Returns whether it applied.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<bool> CutOffReplyAsync(string heardText, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's voice baseline (speaker statistics for hearing the feeling in their voice), or null before the first spoken turn.</summary>
+    Task<VoiceBaseline?> GetVoiceBaselineAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stores the user's voice baseline (as a voice connection updates it); refuses malformed or non-finite values.</summary>
+    Task SaveVoiceBaselineAsync(VoiceBaseline baseline, CancellationToken cancellationToken = default);
+
     /// <summary>A page of history, newest last, older than <paramref name="beforeTurnId"/> when given.</summary>
     Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default);
 

@@ -30,6 +30,9 @@ public sealed partial class CompanionGrain(
     TimeProvider timeProvider,
     ILogger<CompanionGrain> logger) : Grain, ICompanionGrain, IRemindable
 {
+    /// <summary>More features than any voice model of ours has (185 today): a larger baseline is refused.</summary>
+    private const int MaximumVoiceFeatures = 4096;
+
     private readonly CompanionOptions _options = options.Value;
     private readonly IMessagePerceiver? _perceiver = perceivers.FirstOrDefault();
     private readonly IConversationMemory? _memory = memories.FirstOrDefault();
@@ -45,6 +48,11 @@ public sealed partial class CompanionGrain(
     private ReplyRun? _activeReply;
 
     private ConversationTurn? _lastStoredReply;
+
+    // A cut-off (what of a spoken reply the user heard) that arrived while the reply was still being written: it is
+    // applied right after the reply is stored, so whichever comes first, the stored reply ends where the user cut it.
+    private string? _pendingCutOff;
+    private bool _replyBeingWritten;
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -241,6 +249,96 @@ public sealed partial class CompanionGrain(
         return true;
     }
 
+    public async Task<bool> CutOffReplyAsync(string heardText, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(heardText);
+        if (_replyBeingWritten)
+        {
+            _pendingCutOff = heardText;
+            if (_activeReply is { } active)
+            {
+                await active.Source.CancelAsync();
+            }
+
+            return true;
+        }
+
+        return await ApplyCutOffAsync(heardText);
+    }
+
+    private async Task<bool> ApplyCutOffAsync(string heardText)
+    {
+        if (_recent.Count == 0 || _recent[^1] is not { Role: TurnRole.Companion } reply || HeardPrefix(reply.Text, heardText) is not { } heard)
+        {
+            return false;
+        }
+
+        if (heard.Length == reply.Text.Length)
+        {
+            return true; // all of it was heard: nothing to cut
+        }
+
+        await conversations.UpdateAsync(UserId, reply.Id, heard, TurnStatus.Interrupted, CancellationToken.None);
+        var cut = reply with { Text = heard, Status = TurnStatus.Interrupted };
+        _recent[^1] = cut;
+        if (_lastStoredReply?.Id == reply.Id)
+        {
+            _lastStoredReply = cut;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The part of <paramref name="reply"/> that <paramref name="heard"/> covers, when <paramref name="heard"/> is a
+    /// prefix of it ignoring differences in whitespace (the voice pipeline joins sentences with single spaces); else null.
+    /// </summary>
+    internal static string? HeardPrefix(string reply, string heard)
+    {
+        int replyIndex = 0, heardIndex = 0;
+        while (true)
+        {
+            while (heardIndex < heard.Length && char.IsWhiteSpace(heard[heardIndex]))
+            {
+                heardIndex++;
+            }
+
+            while (replyIndex < reply.Length && char.IsWhiteSpace(reply[replyIndex]))
+            {
+                replyIndex++;
+            }
+
+            if (heardIndex == heard.Length)
+            {
+                return reply[..replyIndex].TrimEnd();
+            }
+
+            if (replyIndex == reply.Length || reply[replyIndex] != heard[heardIndex])
+            {
+                return null;
+            }
+
+            replyIndex++;
+            heardIndex++;
+        }
+    }
+
+    public Task<VoiceBaseline?> GetVoiceBaselineAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(state.State.VoiceBaseline);
+
+    public async Task SaveVoiceBaselineAsync(VoiceBaseline baseline, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        if (baseline.Count < 0 || baseline.Means is not { Length: > 0 and <= MaximumVoiceFeatures } means || baseline.Variances?.Length != means.Length
+            || !means.All(double.IsFinite) || !baseline.Variances.All(variance => double.IsFinite(variance) && variance >= 0))
+        {
+            throw new CompanionException("invalid-voice-baseline", "The voice baseline must have a non-negative count and as many finite means as non-negative variances.");
+        }
+
+        state.State.VoiceBaseline = baseline;
+        await state.WriteStateAsync(cancellationToken);
+    }
+
     public Task<ConversationPage> GetHistoryAsync(int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default)
     {
         limit = Math.Clamp(limit, 1, 500);
@@ -310,6 +408,8 @@ public sealed partial class CompanionGrain(
         var text = new StringBuilder();
         var status = TurnStatus.Streaming;
         string? errorCode = null;
+        _replyBeingWritten = true;
+        _pendingCutOff = null;
         using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         watchdog.CancelAfter(_options.FirstTokenTimeout);
         // The conversation id lets a mind that keeps state per conversation (the in-process engine's KV
@@ -385,6 +485,13 @@ public sealed partial class CompanionGrain(
                 var turn = await conversations.AppendAsync(UserId, TurnRole.Companion, text.ToString().Trim(), status, timeProvider.GetUtcNow(), cancellationToken: CancellationToken.None);
                 Remember(turn);
                 _lastStoredReply = turn;
+            }
+
+            _replyBeingWritten = false;
+            if (_pendingCutOff is { } heard)
+            {
+                _pendingCutOff = null;
+                await ApplyCutOffAsync(heard);
             }
         }
 

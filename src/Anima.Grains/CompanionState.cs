@@ -22,4 +22,8 @@ public sealed class CompanionState
     /// <summary>The newest turn that long-term memory has consolidated.</summary>
     [Id(3)]
     public long ConsolidatedThroughTurnId { get; set; }
+
+    /// <summary>The user's voice baseline for hearing the feeling in their voice; null until they have spoken.</summary>
+    [Id(4)]
+    public VoiceBaseline? VoiceBaseline { get; set; }
 }

@@ -107,6 +107,86 @@ public sealed class CompanionGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CutOffReply_AfterReplyStored_KeepsOnlyTheHeardPrefixAndTellsTheNextPrompt()
+    {
+        var companion = Companion("grain-user-cut-1");
+        Mind.Reply = _ => ["Hello to you too.", " It is good to hear", " your voice again today."];
+        await companion.SendSpokenAsync("hello", null, TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+
+        Assert.False(await companion.CutOffReplyAsync("Something it never said", TestContext.Current.CancellationToken));
+        Assert.True(await companion.CutOffReplyAsync("Hello to you too. It is good", TestContext.Current.CancellationToken));
+        var history = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(("Hello to you too. It is good", TurnStatus.Interrupted), (history.Turns[1].Text, history.Turns[1].Status));
+
+        IList<ChatMessage>? prompt = null;
+        Mind.Reply = messages =>
+        {
+            prompt = messages;
+            return ["Sorry, go on."];
+        };
+        await companion.SendSpokenAsync("wait, listen", null, TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        var cut = Assert.Single(prompt!, message => message.Role == ChatRole.Assistant);
+        Assert.Equal("Hello to you too. It is good — [the user cut you off here; they did not hear the rest]", cut.Text);
+    }
+
+    [Fact]
+    public async Task CutOffReply_WhileReplyIsWritten_StopsItAndStoresTheHeardPrefix()
+    {
+        var companion = Companion("grain-user-cut-2");
+        var tokens = Channel.CreateUnbounded<string>();
+        Mind.Stream = tokens.Reader;
+        try
+        {
+            await using var reply = companion.SendSpokenAsync("tell me", null, TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+            Assert.True(await reply.MoveNextAsync());
+            await tokens.Writer.WriteAsync("Once upon a time", TestContext.Current.CancellationToken);
+            await tokens.Writer.WriteAsync(" there was a fox.", TestContext.Current.CancellationToken);
+            Assert.True(await reply.MoveNextAsync());
+            Assert.True(await reply.MoveNextAsync());
+
+            Assert.True(await companion.CutOffReplyAsync("Once upon", TestContext.Current.CancellationToken));
+            while (await reply.MoveNextAsync())
+            {
+            }
+        }
+        finally
+        {
+            Mind.Stream = null;
+        }
+
+        var history = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(("Once upon", TurnStatus.Interrupted), (history.Turns[1].Text, history.Turns[1].Status));
+    }
+
+    [Fact]
+    public async Task VoiceBaseline_Saved_IsReturnedAndMalformedOnesAreRefused()
+    {
+        var companion = Companion("grain-user-voice");
+        Assert.Null(await companion.GetVoiceBaselineAsync(TestContext.Current.CancellationToken));
+
+        await companion.SaveVoiceBaselineAsync(new VoiceBaseline(3, [1.5, -2], [0.25, 4]), TestContext.Current.CancellationToken);
+        var saved = await companion.GetVoiceBaselineAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(3, saved!.Count);
+        Assert.Equal([1.5, -2], saved.Means);
+        Assert.Equal([0.25, 4.0], saved.Variances);
+
+        var refused = await Assert.ThrowsAsync<CompanionException>(() => companion.SaveVoiceBaselineAsync(new VoiceBaseline(3, [1.5, double.NaN], [0.25, 4]), TestContext.Current.CancellationToken));
+        Assert.Equal("invalid-voice-baseline", refused.Code);
+        await Assert.ThrowsAsync<CompanionException>(() => companion.SaveVoiceBaselineAsync(new VoiceBaseline(3, [1.5], [0.25, 4]), TestContext.Current.CancellationToken));
+        Assert.Equal(3, (await companion.GetVoiceBaselineAsync(TestContext.Current.CancellationToken))!.Count);
+    }
+
+    [Theory]
+    [InlineData("Hello there.  How are you?", "Hello there. How", "Hello there.  How")]
+    [InlineData("Hello there.", "", "")]
+    [InlineData("Hello there.", "Hello there. More", null)]
+    [InlineData("Hello there.", "Hullo", null)]
+    public void HeardPrefix_IgnoresWhitespaceDifferencesAndRefusesOtherText(string reply, string heard, string? expected)
+    {
+        Assert.Equal(expected, CompanionGrain.HeardPrefix(reply, heard));
+    }
+
+    [Fact]
     public async Task Send_NoMind_StoresMessageAndReportsUnavailable()
     {
         var companion = Companion("grain-user-4");

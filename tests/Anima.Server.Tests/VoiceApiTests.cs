@@ -98,6 +98,52 @@ public sealed class VoiceApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Voice_UserBargesIn_ReplyStoredUpToWhatThePagePlayedAndNextPromptSaysWhereItWasCut()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        const string Long = "Hello to you too. I was hoping you would call today. I have been thinking about our walk by the river, and the light on the water. Tell me how you have been since then.";
+        _mind.Script = messages => messages.Count(message => message.Role == "user") > 1 ? "Oh, sorry. Go on." : Long;
+        using var http = await _host.SignUpAsync("interrupter", "interrupter password");
+        using var signIn = await http.PostAsync("/api/auth/signin", new StringContent(/*lang=json*/ "{\"username\":\"interrupter\",\"password\":\"interrupter password\",\"session\":\"token\"}", Encoding.UTF8, "application/json"), cancellationToken);
+        var token = JsonDocument.Parse(await signIn.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString();
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        await socket.ConnectAsync(new Uri(_host.BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal) + "api/voice?language=en"), cancellationToken);
+        var events = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var receiving = ReceiveEventsAsync(socket, events.Writer, cancellationToken, log);
+
+        await SendAsync(socket, (await SpeakAsync("hello world", cancellationToken)).Concat(new byte[32_000]).ToArray(), cancellationToken);
+        var first = await NextAsync(events.Reader, "audio", cancellationToken);
+
+        // 1.5 s into the reply (stream time) the user talks over it for long enough to interrupt.
+        var interruption = await SpeakAsync("I want to tell you about something completely different now", cancellationToken);
+        var split = Math.Min(interruption.Length, 48_000);
+        await SendAsync(socket, new byte[48_000].Concat(interruption[..split]).ToArray(), cancellationToken);
+        var stop = await NextAsync(events.Reader, "stop-playback", cancellationToken);
+        var estimated = stop.GetProperty("heard").GetString()!;
+        Assert.StartsWith("Hello to you too.", estimated, StringComparison.Ordinal);
+
+        // The page had played only 0.9 s when it stopped (its queue started late): that is what was heard. It says so
+        // while the user is still talking (the rest of the interruption follows), as a page does.
+        await socket.SendAsync(Encoding.UTF8.GetBytes(/*lang=json*/ "{\"type\":\"played\",\"ms\":900}"), WebSocketMessageType.Text, true, cancellationToken);
+        await SendAsync(socket, interruption[split..].Concat(new byte[48_000]).ToArray(), cancellationToken);
+        await NextAsync(events.Reader, "transcript", cancellationToken);
+        await NextAsync(events.Reader, "reply-finished", cancellationToken);
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        await receiving;
+
+        using var history = await http.GetAsync("/api/companion/history", cancellationToken);
+        var turns = JsonDocument.Parse(await history.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("turns");
+        var cut = turns[1];
+        var heard = cut.GetProperty("text").GetString()!;
+        Assert.Equal("interrupted", cut.GetProperty("status").GetString(), ignoreCase: true);
+        Assert.True(heard.Length > 0 && heard.Length < estimated.Length && Long.StartsWith(heard, StringComparison.Ordinal), $"stored '{heard}', estimated '{estimated}'; events: {string.Join(" | ", log)}");
+        Assert.Equal("Oh, sorry. Go on.", turns[3].GetProperty("text").GetString());
+        Assert.Contains(_mind.LastMessages, message => message.Role == "assistant" && message.Text == heard + " — [the user cut you off here; they did not hear the rest]");
+    }
+
+    [Fact]
     public async Task CliVoiceTalk_WavIn_WritesSpokenReplyWav()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -130,6 +176,66 @@ public sealed class VoiceApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("WebSocket", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    private static async Task SendAsync(ClientWebSocket socket, byte[] pcm, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in pcm.Chunk(1024))
+        {
+            await socket.SendAsync(chunk, WebSocketMessageType.Binary, true, cancellationToken);
+        }
+    }
+
+    /// <summary>Events as JSON; reply audio as {"type":"audio"} (one per binary message).</summary>
+    private static async Task ReceiveEventsAsync(ClientWebSocket socket, System.Threading.Channels.ChannelWriter<JsonElement> events, CancellationToken cancellationToken, System.Collections.Concurrent.ConcurrentQueue<string>? log = null)
+    {
+        var buffer = new byte[64 * 1024];
+        var audio = JsonDocument.Parse(/*lang=json*/ "{\"type\":\"audio\"}").RootElement;
+        try
+        {
+            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+            {
+                using var message = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer, cancellationToken);
+                    message.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                events.TryWrite(result.MessageType == WebSocketMessageType.Binary ? audio : JsonDocument.Parse(message.ToArray()).RootElement.Clone());
+                log?.Enqueue(result.MessageType == WebSocketMessageType.Binary ? $"audio {message.Length}" : Encoding.UTF8.GetString(message.ToArray()));
+            }
+        }
+        finally
+        {
+            events.TryComplete();
+        }
+    }
+
+    private static async Task<JsonElement> NextAsync(System.Threading.Channels.ChannelReader<JsonElement> events, string type, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var seen = new List<string>();
+        await foreach (var item in events.ReadAllAsync(timeout.Token))
+        {
+            var kind = item.GetProperty("type").GetString()!;
+            if (kind == type)
+            {
+                return item;
+            }
+
+            Assert.NotEqual("error", kind);
+            seen.Add(kind);
+        }
+
+        throw new InvalidOperationException($"No '{type}' event; saw {string.Join(", ", seen.Distinct())}");
     }
 
     /// <summary>16 kHz mono PCM16 of <paramref name="text"/>, spoken by espeak-ng and resampled by sox.</summary>

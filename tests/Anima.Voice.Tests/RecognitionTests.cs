@@ -22,6 +22,35 @@ public sealed class RecognitionTests
     }
 
     [Fact]
+    public async Task PocketSphinxSpeechToText_StreamFedFrameByFrame_GivesTheSameTranscriptAsOnePiece()
+    {
+        NativeEngines.RequireEspeak();
+        NativeEngines.RequirePocketSphinx();
+        var speech = await NativeEngines.RecognizableEspeak().SynthesizeToClipAsync("hello world", "en", new SpeechStyle(Rate: 0.86), TestContext.Current.CancellationToken);
+        var audio = TestAudio.Concat(TestAudio.Silence(0.3), speech.Samples, TestAudio.Silence(0.3));
+        // pocketsphinx adapts its cepstral mean from one utterance to the next, so each side starts from fresh decoders.
+        using var batch = new PocketSphinxSpeechToText();
+        var whole = await batch.TranscribeAsync(new AudioClip(audio, 16000), "en", TestContext.Current.CancellationToken);
+        using var stt = new PocketSphinxSpeechToText(maximumDecoders: 2);
+
+        // Two streams at once (two pooled decoders), fed in 32 ms frames as a microphone delivers them.
+        using var first = stt.StartStream("en");
+        using var second = stt.StartStream("en");
+        for (var offset = 0; offset < audio.Length; offset += 512)
+        {
+            first.Write(audio.AsSpan(offset, Math.Min(512, audio.Length - offset)));
+            second.Write(audio.AsSpan(offset, Math.Min(512, audio.Length - offset)));
+        }
+
+        var streamed = await first.FinishAsync(TestContext.Current.CancellationToken);
+        var other = await second.FinishAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("world", whole.Text, StringComparison.Ordinal);
+        Assert.Equal(whole.Text, streamed.Text);
+        Assert.Equal(whole.Text, other.Text);
+        Assert.Throws<SpeechRecognitionException>(() => stt.StartStream("ko"));
+    }
+
+    [Fact]
     public async Task PocketSphinxSpeechToText_Silence_ReturnsEmptyTranscript()
     {
         NativeEngines.RequirePocketSphinx();

@@ -70,6 +70,18 @@ public sealed class SentenceSplitterTests
     }
 
     [Fact]
+    public void Append_FirstClauseAllowed_CutsOnlyTheFirstPieceAtALongEnoughClauseBreak()
+    {
+        var splitter = new SentenceSplitter { FirstClauseMinimumLength = SentenceSplitter.DefaultFirstClauseMinimumLength };
+        Assert.Empty(splitter.Append("Oh, that"));                       // "Oh," is too short to be spoken alone
+        Assert.Empty(splitter.Append(" sounds wonderful,"));              // no whitespace after the comma yet
+        Assert.Equal(["Oh, that sounds wonderful,"], splitter.Append(" and I"));
+        Assert.Empty(splitter.Append(" think, honestly, you"));           // later pieces wait for the sentence
+        Assert.Equal(["and I think, honestly, you should go."], splitter.Append(" should go. "));
+        Assert.Equal(["Oh, that sounds wonderful, and I think so."], SentenceSplitter.Split("Oh, that sounds wonderful, and I think so."));
+    }
+
+    [Fact]
     public void Complete_OnlyWhitespace_ReturnsNull()
     {
         var splitter = new SentenceSplitter();

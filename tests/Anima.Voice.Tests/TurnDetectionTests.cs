@@ -30,8 +30,14 @@ public sealed class TurnDetectionTests
         // The tentative end comes first, early enough to start transcribing while the end is confirmed.
         var tentative = Assert.Single(events.OfType<TentativeEndOfTurn>());
         Assert.True(events.IndexOf(tentative) < events.IndexOf(end));
-        Assert.InRange(tentative.At.TotalSeconds - speechEnd, 0.1, 0.5);
+        Assert.InRange(tentative.At.TotalSeconds - speechEnd, 0.03, 0.5);
         Assert.Equal(end.Utterance.Samples.Length, tentative.Utterance.Samples.Length);
+
+        // The utterance's audio was handed out as it came (for a streaming recognizer): the turn's utterance is its start.
+        var streamed = events.OfType<UtteranceAudio>().SelectMany(audio => audio.Samples).ToArray();
+        Assert.True(events.IndexOf(started) < events.FindIndex(item => item is UtteranceAudio));
+        Assert.True(streamed.Length >= end.Utterance.Samples.Length);
+        Assert.Equal(end.Utterance.Samples, streamed.Take(end.Utterance.Samples.Length));
     }
 
     [Fact]
@@ -39,7 +45,9 @@ public sealed class TurnDetectionTests
     {
         var first = await SpeakAsync("I was thinking about");
         var second = await SpeakAsync("what you said yesterday about moving to the coast.");
-        using var detector = Detector();
+        // Only the full silence ends a turn here, so a 300 ms pause (past the tentative end) is the mechanism under test;
+        // with the shipped settings a pause after a falling or rising pitch ends the turn at 160 ms.
+        using var detector = Detector(new VoiceTurnOptions { UseFallingPitch = false });
         var events = Run(detector, TestAudio.Concat(TestAudio.Silence(0.3), first, TestAudio.Silence(0.3), second, TestAudio.Silence(1.5)));
         Assert.Contains(events, item => item is TurnResumed);
         var end = Assert.Single(events.OfType<EndOfTurn>());

@@ -32,7 +32,7 @@ public sealed class VoiceSessionTests
         Assert.Equal(["Hello to you too.", "I was hoping you would call today, because I have been thinking about our walk by the river and everything we talked about."], sentences);
         Assert.True(outputs.IndexOf(outputs.OfType<ReplyAudio>().First()) < outputs.IndexOf(outputs.OfType<ReplySentence>().Last()), "the first sentence is heard before the second is synthesized");
         var finished = Assert.Single(outputs.OfType<ReplyFinished>());
-        Assert.InRange(finished.Timings.EndOfTurnWait.TotalMilliseconds, 300, 700);
+        Assert.InRange(finished.Timings.EndOfTurnWait.TotalMilliseconds, 100, 700);
         Assert.True(finished.Timings.FirstAudio > TimeSpan.Zero && finished.Timings.FirstAudio >= finished.Timings.FirstSentence);
         Assert.DoesNotContain(outputs, output => output is StopPlayback);
     }

@@ -79,6 +79,11 @@ public static class VoiceApi
                     {
                         await session.WriteAudioAsync(buffer.AsMemory(0, result.Count), cancellationToken);
                     }
+                    else if (result.MessageType == WebSocketMessageType.Text && result.EndOfMessage && TryReadPlayed(buffer.AsSpan(0, result.Count)) is { } played)
+                    {
+                        // {"type":"played","ms":N}: how much of the interrupted reply the page really played.
+                        await session.ReportPlaybackAsync(played, cancellationToken);
+                    }
                 }
 
                 // The user hung up or stopped sending: finish the turn that was in progress, so no words are lost.
@@ -136,12 +141,18 @@ public static class VoiceApi
                                 mindFirstText = finished.Timings.MindFirstText.TotalMilliseconds,
                                 firstSentence = finished.Timings.FirstSentence.TotalMilliseconds,
                                 firstAudio = finished.Timings.FirstAudio.TotalMilliseconds,
+                                decisionToMind = finished.Timings.DecisionToMind.TotalMilliseconds,
+                                decisionToFirstAudio = finished.Timings.DecisionToFirstAudio.TotalMilliseconds,
                             },
                         }, cancellationToken);
                         break;
                     case StopPlayback stop:
-                        await companion.StopAsync(CancellationToken.None);
+                        // Stops generation and stores the reply as cut off where the user stopped hearing it.
+                        await companion.CutOffReplyAsync(stop.Heard.Text, CancellationToken.None);
                         await SendJsonAsync(socket, new { type = "stop-playback", heard = stop.Heard.Text }, cancellationToken);
+                        break;
+                    case ReplyHeard heard:
+                        await companion.CutOffReplyAsync(heard.Heard.Text, CancellationToken.None);
                         break;
                     case BackchannelIgnored:
                         await SendJsonAsync(socket, new { type = "backchannel" }, cancellationToken);
@@ -161,6 +172,24 @@ public static class VoiceApi
         }
     }
 
+    private static TimeSpan? TryReadPlayed(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(message);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var type) && type.ValueEquals("played")
+                && root.TryGetProperty("ms", out var ms) && ms.TryGetDouble(out var milliseconds) && double.IsFinite(milliseconds) && milliseconds is >= 0 and <= 3_600_000
+                ? TimeSpan.FromMilliseconds(milliseconds)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null; // not ours to understand; the voice stream goes on
+        }
+    }
+
     private static Task SendJsonAsync(WebSocket socket, object message, CancellationToken cancellationToken) =>
         socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, Json), WebSocketMessageType.Text, true, cancellationToken);
 }
@@ -172,29 +201,76 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
     private readonly Lazy<ITextToSpeech> _textToSpeech = new(() => new EspeakTextToSpeech());
     private readonly Lazy<VoiceEmotionRecognizer> _emotion = new(() => new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault()));
 
+    /// <summary>Turn-taking settings: the language's defaults, with Anima:Voice:Turns (e.g. EndOfTurnSilence = "00:00:00.600") on top.</summary>
+    private VoiceTurnOptions TurnOptions(string language)
+    {
+        var options = VoiceTurnOptions.ForLanguage(language);
+        configuration.GetSection("Anima:Voice:Turns").Bind(options);
+        options.Validate();
+        return options;
+    }
+
     public async Task<VoiceSession> CreateSessionAsync(ICompanionGrain companion, string language, CancellationToken cancellationToken)
     {
         var vad = await VoiceActivityDetectorFactory.CreateAsync(
             new VoiceActivityOptions { ModelPath = configuration["Anima:Voice:VadModelPath"] ?? Path.Combine(anima.Value.DataDirectory, "models", "silero_vad.onnx") },
             httpClientFactory.CreateClient(nameof(VoiceEngines)),
             cancellationToken);
-        var detector = new VoiceTurnDetector(vad.Detector);
-        // Speaker statistics start fresh per connection: the recognizer uses its speaker-independent model
-        // until it has heard enough of this voice to judge it relative to the speaker's own baseline.
-        return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, token), _emotion.Value, _emotion.Value.CreateSpeakerStatistics(), language);
+        var detector = new VoiceTurnDetector(vad.Detector, TurnOptions(language));
+        // The user's voice baseline (speaker statistics) is kept by their companion, so the recognizer judges the
+        // feeling relative to how this user usually sounds from the first turn of a new connection on; it uses its
+        // speaker-independent model until it has heard enough of the voice.
+        var speaker = await LoadSpeakerAsync(companion, _emotion.Value, cancellationToken);
+        return new VoiceSession(detector, _speechToText.Value, _textToSpeech.Value, (turn, token) => Reply(companion, turn, language, speaker, token), _emotion.Value, speaker, language);
     }
 
-    private static VoiceReplyPlan Reply(ICompanionGrain companion, VoiceUserTurn turn, string language, CancellationToken cancellationToken) =>
-        new(ReplyTextAsync(companion, turn.Transcript, turn.Emotion is { } heard ? new HeardEmotion(heard.Label, (float)heard.Valence, (float)heard.Arousal, (float)heard.Confidence) : null, cancellationToken),
-            SpeechStyle.FromFeeling(0.3, 0.5), language);
-
-    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, string transcript, HeardEmotion? heard, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async Task<SpeakerFeatureStatistics> LoadSpeakerAsync(ICompanionGrain companion, VoiceEmotionRecognizer recognizer, CancellationToken cancellationToken)
     {
-        await foreach (var replyEvent in companion.SendSpokenAsync(transcript, heard, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
+        var saved = await companion.GetVoiceBaselineAsync(cancellationToken);
+        return saved is not null && saved.Means.Length == recognizer.Model.FeatureCount
+            ? new SpeakerFeatureStatistics(saved.Count, saved.Means, saved.Variances)
+            : recognizer.CreateSpeakerStatistics();
+    }
+
+    private static VoiceReplyPlan Reply(ICompanionGrain companion, VoiceUserTurn turn, string language, SpeakerFeatureStatistics speaker, CancellationToken cancellationToken) =>
+        new(ReplyTextAsync(companion, turn, speaker, cancellationToken), SpeechStyle.FromFeeling(0.3, 0.5), language);
+
+    private static async IAsyncEnumerable<string> ReplyTextAsync(ICompanionGrain companion, VoiceUserTurn turn, SpeakerFeatureStatistics speaker, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var transcript = turn.Transcript;
+        var heard = turn.Emotion is { } emotion ? new HeardEmotion(emotion.Label, (float)emotion.Valence, (float)emotion.Arousal, (float)emotion.Confidence) : null;
+        var interrupted = turn.PreviousReplyInterrupted;
+        // When this utterance was heard, it was added to the user's baseline: the finally below keeps it with the
+        // companion once the reply is done, off the path to the first audio.
+
+        if (interrupted is not null)
         {
-            if (replyEvent.Kind == ReplyEventKind.Token && replyEvent.Text is { Length: > 0 } text)
+            // Before the new turn, in order: the reply the user cut off ends where they stopped hearing it (the page's
+            // report may have shortened it since the barge-in), so the prompt of this turn says where it was cut off.
+            await companion.CutOffReplyAsync(interrupted.Text, CancellationToken.None);
+        }
+
+        try
+        {
+            await foreach (var replyEvent in companion.SendSpokenAsync(transcript, heard, cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
             {
-                yield return text;
+                if (replyEvent.Kind == ReplyEventKind.Token && replyEvent.Text is { Length: > 0 } text)
+                {
+                    yield return text;
+                }
+            }
+        }
+        finally
+        {
+            if (turn.Emotion is not null)
+            {
+                VoiceBaseline baseline;
+                lock (speaker)
+                {
+                    baseline = new VoiceBaseline(speaker.Count, [.. speaker.Means], [.. speaker.Variances]);
+                }
+
+                await companion.SaveVoiceBaselineAsync(baseline, CancellationToken.None);
             }
         }
     }
@@ -202,7 +278,7 @@ public sealed class VoiceEngines(IOptions<AnimaOptions> anima, IHttpClientFactor
     private static ISpeechToText CreateSpeechToText(IConfiguration configuration, IHttpClientFactory httpClientFactory) =>
         configuration["Anima:Voice:SpeechToTextEndpoint"] is { Length: > 0 } endpoint
             ? new OpenAiCompatibleSpeechToText(httpClientFactory.CreateClient(nameof(VoiceEngines)), new OpenAiCompatibleOptions { BaseAddress = new Uri(endpoint), Model = configuration["Anima:Voice:SpeechToTextModel"] ?? "whisper-1", ApiKey = configuration["Anima:Voice:ApiKey"] })
-            : new PocketSphinxSpeechToText();
+            : new PocketSphinxSpeechToText(flatPass: configuration.GetValue("Anima:Voice:PocketSphinxFlatPass", false));
 
     public void Dispose()
     {

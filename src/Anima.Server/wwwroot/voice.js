@@ -15,7 +15,7 @@
     context.createMediaStreamSource(stream).connect(capture);
     const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/voice?language=${lang}`);
     socket.binaryType = 'arraybuffer';
-    session = { context, stream, capture, socket, handsFree, talking: handsFree, playing: [], playAt: 0, reply: null };
+    session = { context, stream, capture, socket, handsFree, talking: handsFree, playing: [], scheduled: [], playAt: 0, reply: null };
     capture.port.onmessage = event => {
       if (socket.readyState === WebSocket.OPEN && session && session.talking) socket.send(event.data);
     };
@@ -27,9 +27,16 @@
   function onEvent(message) {
     const chat = window.AnimaChat;
     if (message.type === 'speech-started') setState('hearing');
-    else if (message.type === 'transcript') { chat.addMessage('user', message.text); session.reply = chat.addMessage('companion', ''); setState('thinking'); }
+    else if (message.type === 'transcript') { chat.addMessage('user', message.text); session.reply = chat.addMessage('companion', ''); session.scheduled = []; setState('thinking'); }
     else if (message.type === 'sentence' && session.reply) { chat.appendText(session.reply, message.text + ' '); setState('speaking'); }
-    else if (message.type === 'stop-playback') { stopPlayback(); if (session.reply) chat.markInterrupted(session.reply); setState('hearing'); }
+    else if (message.type === 'stop-playback') {
+      // Tell the server how much of the reply was really played, so it is stored as cut off where the user stopped hearing it.
+      const played = playedSeconds();
+      stopPlayback();
+      if (session.socket.readyState === WebSocket.OPEN) session.socket.send(JSON.stringify({ type: 'played', ms: Math.round(played * 1000) }));
+      if (session.reply) chat.markInterrupted(session.reply);
+      setState('hearing');
+    }
     else if (message.type === 'reply-finished') { session.reply = null; setState(session.handsFree ? 'listening' : 'ready'); }
     else if (message.type === 'error' || message.type === 'warning') chat.showError(message.message);
   }
@@ -46,7 +53,14 @@
     source.start(at);
     session.playAt = at + audio.duration;
     session.playing.push(source);
+    session.scheduled.push({ at, duration: audio.duration });
     source.onended = () => { session && (session.playing = session.playing.filter(s => s !== source)); };
+  }
+
+  // Seconds of the current reply's audio that have actually come out of the speaker (gaps between chunks excluded).
+  function playedSeconds() {
+    const now = session.context.currentTime;
+    return session.scheduled.reduce((sum, item) => sum + Math.min(Math.max(now - item.at, 0), item.duration), 0);
   }
 
   function stopPlayback() {

@@ -42,7 +42,16 @@ public sealed class VoiceEmotionRecognizer(VoiceEmotionModel model)
     public VoiceEmotionEstimate? Recognize(AudioClip utterance, SpeakerFeatureStatistics? speaker = null)
     {
         ArgumentNullException.ThrowIfNull(utterance);
-        var prosody = new ProsodyFeatureExtractor().Extract(utterance);
+        return Recognize(new ProsodyFeatureExtractor().Extract(utterance), speaker);
+    }
+
+    /// <summary>
+    /// The same from features already extracted (the costly part, which a voice session does speculatively while it
+    /// waits to confirm the end of the turn); only the model and the speaker's statistics are left.
+    /// </summary>
+    public VoiceEmotionEstimate? Recognize(ProsodyFeatures prosody, SpeakerFeatureStatistics? speaker = null)
+    {
+        ArgumentNullException.ThrowIfNull(prosody);
         if (!prosody.HasSpeech)
         {
             return null;

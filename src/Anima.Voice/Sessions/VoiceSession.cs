@@ -33,10 +33,23 @@ public sealed class VoiceSession : IAsyncDisposable
     private string _replyText = string.Empty;
     private TimeSpan? _playbackStartedAt;
     private TimeSpan _playbackSent;
+    private string? _sentenceInProgress;
+    private TimeSpan _sentenceInProgressSent;
     private bool _replyActive;
     private HeardReply? _interrupted;
+    private SpokenReplyTracker? _interruptedTracker;
     private int _oddByte = -1;
     private (int Samples, Task<Transcript> Transcription)? _speculative;
+    private (int Samples, Task<ProsodyFeatures> Prosody)? _speculativeProsody;
+    private ISpeechRecognitionStream? _recognition;
+    private TimeSpan? _lastEndOfTurnAt;
+
+    /// <summary>
+    /// Speech that starts this soon after the end of the user's turn, while the reply has begun, is the user going on
+    /// (the end-of-turn decision was early), not a backchannel: the reply stops at once instead of after
+    /// <see cref="VoiceTurnOptions.BargeInSpeech"/>, and the continuation becomes the next turn.
+    /// </summary>
+    public static readonly TimeSpan ContinuationWindow = TimeSpan.FromMilliseconds(1200);
 
     /// <param name="detector">The turn detector for this stream (owned by the session).</param>
     /// <param name="language">The user's language hint for transcription ("en", "ko"), or null to let the engine decide.</param>
@@ -101,6 +114,27 @@ public sealed class VoiceSession : IAsyncDisposable
         await _replyTask;
     }
 
+    /// <summary>
+    /// The page says how much of the interrupted reply it actually played before it stopped (it knows; the session only
+    /// estimates from the time since the first chunk). When that is less than estimated, the heard text is cut back and a
+    /// <see cref="ReplyHeard"/> tells the server to store the shorter text; the next turn carries it too. Call it from
+    /// the loop that writes audio.
+    /// </summary>
+    public async Task ReportPlaybackAsync(TimeSpan played, CancellationToken cancellationToken = default)
+    {
+        if (_interrupted is not { } estimated || _interruptedTracker is not { } tracker || played < TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var heard = tracker.HeardAt(played) with { IsComplete = false };
+        if (heard.Text.Length < estimated.Text.Length)
+        {
+            _interrupted = heard;
+            await _outputs.Writer.WriteAsync(new ReplyHeard(heard), cancellationToken);
+        }
+    }
+
     /// <summary>Waits for the reply in progress, if any, to finish.</summary>
     public Task WaitForReplyAsync() => _replyTask;
 
@@ -112,22 +146,75 @@ public sealed class VoiceSession : IAsyncDisposable
             {
                 case SpeechStarted started:
                     await _outputs.Writer.WriteAsync(new UserSpeechStarted(started.At), cancellationToken);
+                    StartRecognition();
+                    if (started.WhileAssistantSpeaking && _lastEndOfTurnAt is { } endedAt && started.At - endedAt <= ContinuationWindow && IsReplying)
+                    {
+                        await InterruptAsync(cancellationToken); // the user was not finished: let them go on
+                    }
+
+                    break;
+                case UtteranceAudio audio:
+                    _recognition?.Write(audio.Samples);
                     break;
                 case BargeIn:
                     await InterruptAsync(cancellationToken);
                     break;
                 case TentativeEndOfTurn tentative:
-                    // Transcribe during the confirmation silence; EndOfTurn reuses the result when the audio is the same.
-                    _speculative = (tentative.Utterance.Samples.Length, _speechToText.TranscribeAsync(tentative.Utterance, _language, _lifetime.Token));
+                    if (_emotion is not null)
+                    {
+                        var utterance = tentative.Utterance;
+                        _speculativeProsody = (utterance.Samples.Length, Task.Run(() => new ProsodyFeatureExtractor().Extract(utterance), CancellationToken.None));
+                    }
+
+                    // A streaming recognizer has decoded everything so far and goes on listening: only its finalization
+                    // is left at the end of the turn. Otherwise transcribe now, during the confirmation silence;
+                    // EndOfTurn reuses the result when the audio is unchanged.
+                    if (_recognition is null)
+                    {
+                        _speculative = (tentative.Utterance.Samples.Length, _speechToText.TranscribeAsync(tentative.Utterance, _language, _lifetime.Token));
+                    }
+
                     break;
                 case TurnResumed:
+                    _speculativeProsody = null;
                     Forget(_speculative);
                     _speculative = null;
                     break;
                 case EndOfTurn end:
+                    _lastEndOfTurnAt = end.At;
                     await OnEndOfTurnAsync(end, cancellationToken);
                     break;
             }
+        }
+    }
+
+    /// <summary>Opens a recognition stream for the utterance that starts now, when the engine streams and knows the language.</summary>
+    private void StartRecognition()
+    {
+        _recognition?.Dispose();
+        _recognition = null;
+        if (_speechToText is IStreamingSpeechToText streaming)
+        {
+            try
+            {
+                _recognition = streaming.StartStream(_language);
+            }
+            catch (SpeechRecognitionException)
+            {
+                // The language is not supported: the turn is transcribed in one piece and reports the error then.
+            }
+        }
+    }
+
+    private static async Task<Transcript> FinishAndDisposeAsync(ISpeechRecognitionStream recognition, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await recognition.FinishAsync(cancellationToken);
+        }
+        finally
+        {
+            recognition.Dispose();
         }
     }
 
@@ -143,9 +230,27 @@ public sealed class VoiceSession : IAsyncDisposable
         Transcript transcript;
         var speculative = _speculative;
         _speculative = null;
+        var recognition = _recognition;
+        _recognition = null;
+        // Hearing the feeling needs only the audio: its features were extracted during the confirmation silence
+        // (the same audio unless the user went on), else they are now, beside the transcription's finalization.
+        var prosody = _speculativeProsody is { } speculativeProsody && speculativeProsody.Samples == end.Utterance.Samples.Length
+            ? speculativeProsody.Prosody
+            : null;
+        _speculativeProsody = null;
+        // Only the features (the costly, pure part) run ahead: the recognizer, which adds the utterance to the user's
+        // voice baseline, runs once the transcript shows a real turn (not noise or a backchannel).
+        var features = _emotion is not null
+            ? prosody ?? Task.Run(() => new ProsodyFeatureExtractor().Extract(end.Utterance), CancellationToken.None)
+            : null;
         try
         {
-            if (speculative is { } guess && guess.Samples == end.Utterance.Samples.Length)
+            if (recognition is not null)
+            {
+                Forget(speculative);
+                transcript = await FinishAndDisposeAsync(recognition, cancellationToken);
+            }
+            else if (speculative is { } guess && guess.Samples == end.Utterance.Samples.Length)
             {
                 transcript = await guess.Transcription.WaitAsync(cancellationToken);
             }
@@ -179,9 +284,10 @@ public sealed class VoiceSession : IAsyncDisposable
             await InterruptAsync(cancellationToken); // a late barge-in: a short but real interjection
         }
 
-        var emotion = _emotion?.Recognize(end.Utterance, _speaker);
+        var emotion = _emotion is not null && features is not null ? _emotion.Recognize(await features, _speaker) : null;
         var turn = new VoiceUserTurn(transcript.Text, transcript.Language, emotion, end, _interrupted);
         _interrupted = null;
+        _interruptedTracker = null;
         await _outputs.Writer.WriteAsync(new UserTranscript(turn), cancellationToken);
         StartReply(turn, decidedAt, transcribed, end);
     }
@@ -211,6 +317,7 @@ public sealed class VoiceSession : IAsyncDisposable
         {
             _reply = cancellation;
             _tracker = tracker;
+            _sentenceInProgress = null;
             _replyText = string.Empty;
             _playbackStartedAt = null;
             _playbackSent = TimeSpan.Zero;
@@ -225,6 +332,7 @@ public sealed class VoiceSession : IAsyncDisposable
     private async Task ReplyAsync(VoiceUserTurn turn, SpokenReplyTracker tracker, long decidedAt, TimeSpan transcription, TimeSpan endOfTurnWait, CancellationToken cancellationToken)
     {
         var askedAt = _time.GetTimestamp();
+        var decisionToMind = _time.GetElapsedTime(decidedAt, askedAt);
         TimeSpan? firstText = null, firstSentence = null, firstAudio = null, decisionToAudio = null;
         var spoken = new List<string>();
         try
@@ -239,13 +347,15 @@ public sealed class VoiceSession : IAsyncDisposable
                 }
             }
 
-            await foreach (var sentence in SentenceSplitter.SplitAsync(Observed(), cancellationToken))
+            await foreach (var sentence in SentenceSplitter.SplitAsync(Observed(), SentenceSplitter.DefaultFirstClauseMinimumLength, cancellationToken))
             {
                 firstSentence ??= _time.GetElapsedTime(askedAt);
                 spoken.Add(sentence);
                 lock (_gate)
                 {
                     _replyText = string.Join(' ', spoken);
+                    _sentenceInProgress = sentence;
+                    _sentenceInProgressSent = TimeSpan.Zero;
                 }
 
                 await _outputs.Writer.WriteAsync(new ReplySentence(sentence), cancellationToken);
@@ -262,6 +372,7 @@ public sealed class VoiceSession : IAsyncDisposable
                     {
                         _playbackStartedAt ??= _detector.Position;
                         _playbackSent += chunk.Duration;
+                        _sentenceInProgressSent += chunk.Duration;
                         _detector.AddPlayback(chunk.Samples);
                     }
 
@@ -269,10 +380,18 @@ public sealed class VoiceSession : IAsyncDisposable
                     await _outputs.Writer.WriteAsync(new ReplyAudio(Pcm16.Encode(chunk.Samples)), cancellationToken);
                 }
 
-                tracker.AddSentence(sentence, TimeSpan.FromSeconds((double)samples / AudioClip.PipelineSampleRate));
+                lock (_gate)
+                {
+                    // Unless the reply was interrupted meanwhile (then the interruption accounted for this sentence).
+                    if (ReferenceEquals(_tracker, tracker))
+                    {
+                        tracker.AddSentence(sentence, TimeSpan.FromSeconds((double)samples / AudioClip.PipelineSampleRate));
+                        _sentenceInProgress = null;
+                    }
+                }
             }
 
-            var timings = new VoiceTurnTimings(endOfTurnWait, transcription, firstText ?? TimeSpan.Zero, firstSentence ?? TimeSpan.Zero, firstAudio ?? TimeSpan.Zero, decisionToAudio ?? TimeSpan.Zero);
+            var timings = new VoiceTurnTimings(endOfTurnWait, transcription, firstText ?? TimeSpan.Zero, firstSentence ?? TimeSpan.Zero, firstAudio ?? TimeSpan.Zero, decisionToAudio ?? TimeSpan.Zero, decisionToMind);
             await _outputs.Writer.WriteAsync(new ReplyFinished(string.Join(' ', spoken), timings), CancellationToken.None);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -307,7 +426,21 @@ public sealed class VoiceSession : IAsyncDisposable
 
             // The page plays in real time from the first chunk on, so the played length is the stream time since then.
             var played = _playbackStartedAt is { } started ? _detector.Position - started : TimeSpan.Zero;
+            if (_sentenceInProgress is { } partial && _sentenceInProgressSent > TimeSpan.Zero)
+            {
+                // A sentence whose audio was still being sent: its full length is estimated from the speaking rate of
+                // the sentences before it (or ~70 ms a character), never less than what was already sent.
+                var perCharacter = _tracker.TotalDuration > TimeSpan.Zero && _replyText.Length > partial.Length
+                    ? _tracker.TotalDuration / Math.Max(1, _replyText.Length - partial.Length)
+                    : TimeSpan.FromMilliseconds(70);
+                var estimate = perCharacter * partial.Length;
+                _tracker.AddSentence(partial, estimate > _sentenceInProgressSent ? estimate : _sentenceInProgressSent);
+                _sentenceInProgress = null;
+            }
+
             heard = _tracker.HeardAt(played);
+            _interruptedTracker = _tracker;
+            _tracker = null;
             heard = heard with { IsComplete = heard.IsComplete && !_replyActive };
             fullText = _replyText;
             _reply = null;
@@ -342,6 +475,8 @@ public sealed class VoiceSession : IAsyncDisposable
         }
 
         _outputs.Writer.TryComplete();
+        _recognition?.Dispose();
+        Forget(_speculative);
         _detector.Dispose();
         _lifetime.Dispose();
     }

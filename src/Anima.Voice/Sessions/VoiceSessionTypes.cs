@@ -39,6 +39,9 @@ public sealed record ReplyFinished(string Text, VoiceTurnTimings Timings) : Voic
 /// <summary>Stop playing now: the user barged in. <paramref name="Heard"/> is what of the reply they heard.</summary>
 public sealed record StopPlayback(HeardReply Heard, string FullText) : VoiceSessionOutput;
 
+/// <summary>The page played less of the interrupted reply than estimated: store it as cut off at <paramref name="Heard"/> instead.</summary>
+public sealed record ReplyHeard(HeardReply Heard) : VoiceSessionOutput;
+
 /// <summary>A short utterance over the companion's voice that was only a backchannel; playback went on.</summary>
 public sealed record BackchannelIgnored(string Transcript) : VoiceSessionOutput;
 
@@ -50,9 +53,10 @@ public sealed record VoiceSessionError(string Message) : VoiceSessionOutput;
 
 /// <summary>Where the time went in one turn, measured from the end of the user's speech (stream time for the first value, wall time after).</summary>
 /// <param name="EndOfTurnWait">From the last speech frame to the end-of-turn decision (the silence the detector waited).</param>
-/// <param name="Transcription">Speech-to-text time.</param>
+/// <param name="Transcription">Speech-to-text time left after the end-of-turn decision (with streaming recognition, only its finalization).</param>
 /// <param name="MindFirstText">From asking the mind to its first text delta (the mind's own latency).</param>
 /// <param name="FirstSentence">From asking the mind to the first complete sentence.</param>
 /// <param name="FirstAudio">From asking the mind to the first audio chunk of the reply.</param>
 /// <param name="DecisionToFirstAudio">From the end-of-turn decision to the first reply audio, all stages included.</param>
-public sealed record VoiceTurnTimings(TimeSpan EndOfTurnWait, TimeSpan Transcription, TimeSpan MindFirstText, TimeSpan FirstSentence, TimeSpan FirstAudio, TimeSpan DecisionToFirstAudio);
+/// <param name="DecisionToMind">From the end-of-turn decision to asking the mind (transcription, hearing the feeling, bookkeeping).</param>
+public sealed record VoiceTurnTimings(TimeSpan EndOfTurnWait, TimeSpan Transcription, TimeSpan MindFirstText, TimeSpan FirstSentence, TimeSpan FirstAudio, TimeSpan DecisionToFirstAudio, TimeSpan DecisionToMind);

@@ -27,6 +27,10 @@ internal static unsafe partial class EspeakNative
     [LibraryImport(Library, EntryPoint = "espeak_SetSynthCallback")]
     public static partial void SetSynthCallback(IntPtr callback);
 
+    /// <summary>Stops any synthesis and discards espeak-ng's queued text and audio state.</summary>
+    [LibraryImport(Library, EntryPoint = "espeak_Cancel")]
+    public static partial int Cancel();
+
     [LibraryImport(Library, EntryPoint = "espeak_SetVoiceByName", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int SetVoiceByName(string name);
 

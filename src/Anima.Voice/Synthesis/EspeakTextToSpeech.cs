@@ -126,6 +126,9 @@ public sealed class EspeakTextToSpeech : ITextToSpeech
                     throw new SpeechSynthesisException($"espeak-ng is not available: {s_initializationError}");
                 }
 
+                // A synthesis stopped early (a barge-in, a caller leaving the loop) can leave espeak-ng mid-utterance;
+                // resetting first makes every synthesis start from the same state, so the same text gives the same audio.
+                EspeakNative.Cancel();
                 Check(EspeakNative.SetVoiceByName(voice), $"selecting voice '{voice}'");
                 Check(EspeakNative.SetParameter(EspeakNative.ParameterRate, (int)Math.Round(NormalWordsPerMinute * style.Rate), 0), "setting the rate");
                 Check(EspeakNative.SetParameter(EspeakNative.ParameterPitch, (int)Math.Round(50 + 35 * style.Pitch), 0), "setting the pitch");

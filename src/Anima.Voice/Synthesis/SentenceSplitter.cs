@@ -9,7 +9,9 @@ namespace Anima.Voice.Synthesis;
 /// whitespace, at a line break, or at a Korean final ending "다." / "요." even when the next sentence follows
 /// without a space. Closing quotes and brackets stay with their sentence; decimal numbers and common English
 /// abbreviations ("Mr.", "e.g.") do not end one. A run longer than <see cref="MaximumSentenceLength"/> is cut at
-/// its last comma or space so a run-on reply still starts playing early.
+/// its last comma or space so a run-on reply still starts playing early. With <see cref="FirstClauseMinimumLength"/>
+/// set, the first piece of a reply may also end at a clause break (, ; : or a dash, followed by whitespace) once it
+/// is that long, so speech starts before the whole first sentence has been written.
 /// </summary>
 public sealed class SentenceSplitter
 {
@@ -21,7 +23,14 @@ public sealed class SentenceSplitter
         "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "a.m", "p.m", "approx",
     };
 
+    /// <summary>The shortest first clause spoken on its own (about three words): shorter ones wait for the sentence.</summary>
+    public const int DefaultFirstClauseMinimumLength = 16;
+
     private readonly StringBuilder _pending = new();
+    private bool _tookAny;
+
+    /// <summary>When set, the first piece may end at a clause break once it has at least this many characters; null: sentences only.</summary>
+    public int? FirstClauseMinimumLength { get; init; }
 
     /// <summary>Adds streamed text and returns the sentences it completes (often none).</summary>
     public IReadOnlyList<string> Append(string delta)
@@ -46,10 +55,15 @@ public sealed class SentenceSplitter
     }
 
     /// <summary>Splits a stream of text deltas into a stream of sentences.</summary>
-    public static async IAsyncEnumerable<string> SplitAsync(IAsyncEnumerable<string> deltas, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static IAsyncEnumerable<string> SplitAsync(IAsyncEnumerable<string> deltas, CancellationToken cancellationToken = default) =>
+        SplitAsync(deltas, null, cancellationToken);
+
+    /// <summary>Splits a stream of text deltas into a stream of sentences, the first possibly cut at a clause break.</summary>
+    /// <param name="firstClauseMinimumLength">See <see cref="FirstClauseMinimumLength"/>; null to cut at sentences only.</param>
+    public static async IAsyncEnumerable<string> SplitAsync(IAsyncEnumerable<string> deltas, int? firstClauseMinimumLength, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(deltas);
-        var splitter = new SentenceSplitter();
+        var splitter = new SentenceSplitter { FirstClauseMinimumLength = firstClauseMinimumLength };
         await foreach (var delta in deltas.WithCancellation(cancellationToken))
         {
             foreach (var sentence in splitter.Append(delta))
@@ -144,6 +158,11 @@ public sealed class SentenceSplitter
             return Take(text, end) ?? TryTakeSentence(final);
         }
 
+        if (!_tookAny && FirstClauseMinimumLength is { } minimum && FirstClauseEnd(text, minimum) is { } clauseEnd)
+        {
+            return Take(text, clauseEnd);
+        }
+
         if (text.Length > MaximumSentenceLength)
         {
             var cut = text.LastIndexOfAny([',', '，', '、', ';'], MaximumSentenceLength);
@@ -162,7 +181,28 @@ public sealed class SentenceSplitter
     {
         var sentence = text[..length].Trim();
         _pending.Remove(0, length);
-        return sentence.Length == 0 || sentence.All(character => IsTerminator(character) || IsCloser(character)) ? null : sentence;
+        if (sentence.Length == 0 || sentence.All(character => IsTerminator(character) || IsCloser(character)))
+        {
+            return null;
+        }
+
+        _tookAny = true;
+        return sentence;
+    }
+
+    /// <summary>The end of the first clause break at or after <paramref name="minimum"/> characters that whitespace follows.</summary>
+    private static int? FirstClauseEnd(string text, int minimum)
+    {
+        for (var index = Math.Max(1, minimum - 1); index < text.Length - 1; index++)
+        {
+            var isBreak = text[index] is ',' or ';' or ':' or '，' or '、' or '—' or '–';
+            if (isBreak && char.IsWhiteSpace(text[index + 1]))
+            {
+                return index + 1;
+            }
+        }
+
+        return null;
     }
 
     private static bool IsAbbreviation(string text, int periodIndex)

@@ -17,6 +17,9 @@ public enum EndOfTurnReason
     /// <summary>A falling final pitch allowed a shorter silence.</summary>
     FallingPitch,
 
+    /// <summary>A clearly rising final pitch (a yes/no question) allowed a shorter silence.</summary>
+    RisingPitch,
+
     /// <summary>The utterance reached the maximum length and was cut (the speaker may still be talking).</summary>
     MaximumLength,
 
@@ -52,3 +55,10 @@ public sealed record TentativeEndOfTurn(TimeSpan At, AudioClip Utterance, TimeSp
 
 /// <summary>The user went on speaking after a <see cref="TentativeEndOfTurn"/>; discard work started on it.</summary>
 public sealed record TurnResumed(TimeSpan At) : TurnEvent(At);
+
+/// <summary>
+/// Audio of the utterance in progress, in order and without gaps: at <see cref="SpeechStarted"/> the pre-roll and the
+/// start of the speech, then every frame until the turn ends (the trailing silence included). Feed it to a streaming
+/// recognizer so that only finalization is left when the turn ends.
+/// </summary>
+public sealed record UtteranceAudio(TimeSpan At, float[] Samples) : TurnEvent(At);

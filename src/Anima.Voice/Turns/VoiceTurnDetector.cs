@@ -17,6 +17,8 @@ public sealed class VoiceTurnDetector : IDisposable
     private const int Rate = AudioClip.PipelineSampleRate;
     private const int FinalPitchWindowSamples = Rate * 2 / 5; // the last 400 ms of speech
     private const double FallingSlopeSemitonesPerSecond = -6;
+    private const int TrailingFrames = 2;
+    private const double RisingSlopeSemitonesPerSecond = 12; // a question's rise; a level or slightly rising end holds the turn
     private readonly IVoiceActivityDetector _detector;
     private readonly VoiceTurnOptions _options;
     private readonly int _frameSize;
@@ -37,7 +39,7 @@ public sealed class VoiceTurnDetector : IDisposable
     private int _silenceFrames;
     private int _lastSpeechFrameInUtterance;
     private long _utteranceStartFrame;
-    private bool? _fallingPitch;
+    private EndOfTurnReason? _finalPitch;
     private bool _tentativeReported;
 
     public VoiceTurnDetector(IVoiceActivityDetector detector, VoiceTurnOptions? options = null)
@@ -151,11 +153,13 @@ public sealed class VoiceTurnDetector : IDisposable
 
             StartUtterance();
             events.Add(new SpeechStarted(FrameTime(_utteranceStartFrame), IsAssistantSpeaking));
+            events.Add(new UtteranceAudio(FrameTime(_framesSeen), _utterance.ToArray()));
             _startReported = true;
             return;
         }
 
         _utterance.AddRange(frame);
+        events.Add(new UtteranceAudio(FrameTime(_framesSeen), (float[])frame.Clone()));
         if (isSpeech)
         {
             if (_tentativeReported)
@@ -166,7 +170,7 @@ public sealed class VoiceTurnDetector : IDisposable
 
             _speechFrames++;
             _silenceFrames = 0;
-            _fallingPitch = null;
+            _finalPitch = null;
             _lastSpeechFrameInUtterance = _utterance.Count / _frameSize;
         }
         else
@@ -187,12 +191,15 @@ public sealed class VoiceTurnDetector : IDisposable
             _tentativeReported = true;
             events.Add(new TentativeEndOfTurn(FrameTime(_framesSeen), new AudioClip(SpeechSamples(), Rate), FrameTime(_utteranceStartFrame)));
         }
-        if (_silenceFrames > 0 && silence >= _options.FallingPitchSilence && _options.UseFallingPitch)
+        // Over the companion's voice, before it is a barge-in, the short pitch-based end is not used: an interruption
+        // with a comma pause ("No, wait, ...") must not fall apart into fragments too short to interrupt.
+        var talkingOver = _startedWhileAssistantSpeaking && !_bargedIn;
+        if (_silenceFrames > 0 && silence >= _options.FallingPitchSilence && _options.UseFallingPitch && !talkingOver)
         {
-            _fallingPitch ??= EndsWithFallingPitch();
-            if (_fallingPitch == true)
+            _finalPitch ??= FinalPitch();
+            if (_finalPitch is EndOfTurnReason.FallingPitch or EndOfTurnReason.RisingPitch)
             {
-                FinishUtterance(events, EndOfTurnReason.FallingPitch);
+                FinishUtterance(events, _finalPitch.Value);
                 return;
             }
         }
@@ -235,7 +242,7 @@ public sealed class VoiceTurnDetector : IDisposable
         _bargedIn = false;
         _startedWhileAssistantSpeaking = IsAssistantSpeaking;
         _lastSpeechFrameInUtterance = _utterance.Count / _frameSize;
-        _fallingPitch = null;
+        _finalPitch = null;
         _tentativeReported = false;
     }
 
@@ -264,21 +271,28 @@ public sealed class VoiceTurnDetector : IDisposable
         _tentativeReported = false;
     }
 
-    /// <summary>The utterance up to its last speech frame and ~100 ms of the silence after it, not the whole wait.</summary>
+    /// <summary>
+    /// The utterance up to its last speech frame and the two frames (64 ms) of silence after it, not the whole wait;
+    /// the same at the tentative end (which comes after two silent frames) and at the confirmed end.
+    /// </summary>
     private float[] SpeechSamples()
     {
-        var keepFrames = Math.Min(_utterance.Count / _frameSize, _lastSpeechFrameInUtterance + 3);
+        var keepFrames = Math.Min(_utterance.Count / _frameSize, _lastSpeechFrameInUtterance + TrailingFrames);
         return _utterance.GetRange(0, keepFrames * _frameSize).ToArray();
     }
 
-    /// <summary>Whether the pitch of the last voiced stretch falls, judged from the last 400 ms of speech.</summary>
-    private bool EndsWithFallingPitch()
+    /// <summary>
+    /// How the pitch of the last voiced stretch moves, judged from the last 400 ms of speech: falling (a finished
+    /// statement), clearly rising (a yes/no question) — both yield the turn — or level (<see cref="EndOfTurnReason.Silence"/>:
+    /// the speaker is more likely to go on, so the full silence is waited for).
+    /// </summary>
+    private EndOfTurnReason FinalPitch()
     {
         var end = Math.Min(_utterance.Count, _lastSpeechFrameInUtterance * _frameSize);
         var start = Math.Max(0, end - FinalPitchWindowSamples);
         if (end - start < FinalPitchWindowSamples / 2)
         {
-            return false;
+            return EndOfTurnReason.Silence;
         }
 
         var window = _utterance.GetRange(start, end - start).ToArray();
@@ -286,13 +300,15 @@ public sealed class VoiceTurnDetector : IDisposable
         var points = frames.Select((frame, index) => (frame, index)).Where(pair => pair.frame.IsVoiced).ToArray();
         if (points.Length < 8)
         {
-            return false;
+            return EndOfTurnReason.Silence;
         }
 
         var semitones = points.Select(pair => 12 * Math.Log2(pair.frame.FrequencyHz / 55.0)).ToArray();
         var positions = points.Select(pair => pair.index).ToArray();
         var slope = Statistics.Slope(semitones, positions) * 100; // semitones per second
-        return slope <= FallingSlopeSemitonesPerSecond;
+        return slope <= FallingSlopeSemitonesPerSecond ? EndOfTurnReason.FallingPitch
+            : slope >= RisingSlopeSemitonesPerSecond && _options.UseRisingPitch ? EndOfTurnReason.RisingPitch
+            : EndOfTurnReason.Silence;
     }
 
     private double TakePlaybackRms()
