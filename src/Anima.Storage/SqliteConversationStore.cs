@@ -57,7 +57,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
             """;
         command.Parameters.AddWithValue("$user", userId);
         command.Parameters.AddWithValue("$message", messageId);
-        var turns = await ReadTurnsAsync(command, cancellationToken);
+        var turns = await TurnRows.ReadAsync(command, cancellationToken);
         return turns.Count == 0 ? null : new StoredMessage(turns[0], turns.Count > 1 ? turns[1] : null);
     }
 
@@ -90,7 +90,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         command.Parameters.AddWithValue("$user", userId);
         command.Parameters.AddWithValue("$before", beforeTurnId ?? long.MaxValue);
         command.Parameters.AddWithValue("$limit", limit + 1);
-        var turns = await ReadTurnsAsync(command, cancellationToken);
+        var turns = await TurnRows.ReadAsync(command, cancellationToken);
 
         var hasMore = turns.Count > limit;
         if (hasMore)
@@ -169,23 +169,5 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private const string Columns = "id, role, text, created_at, status, emotion";
-
-    private static async Task<List<ConversationTurn>> ReadTurnsAsync(SqliteCommand command, CancellationToken cancellationToken)
-    {
-        var turns = new List<ConversationTurn>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            turns.Add(new ConversationTurn(
-                reader.GetInt64(0),
-                (TurnRole)reader.GetInt32(1),
-                reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-                (TurnStatus)reader.GetInt32(4),
-                reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<PerceivedEmotion>(reader.GetString(5))));
-        }
-
-        return turns;
-    }
+    private const string Columns = TurnRows.Columns;
 }

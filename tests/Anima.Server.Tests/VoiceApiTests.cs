@@ -196,13 +196,7 @@ public sealed class VoiceApiTests : IAsyncLifetime
             while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
                 using var message = new MemoryStream();
-                WebSocketReceiveResult result;
-                do
-                {
-                    result = await socket.ReceiveAsync(buffer, cancellationToken);
-                    message.Write(buffer, 0, result.Count);
-                }
-                while (!result.EndOfMessage);
+                var result = await socket.ReceiveMessageAsync(buffer, message, cancellationToken);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     break;

@@ -325,13 +325,7 @@ public sealed class VoiceLatencyBenchCommand : ICliCommand
                 while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
                 {
                     using var message = new MemoryStream();
-                    WebSocketReceiveResult result;
-                    do
-                    {
-                        result = await socket.ReceiveAsync(buffer, cancellationToken);
-                        message.Write(buffer, 0, result.Count);
-                    }
-                    while (!result.EndOfMessage);
+                    var result = await socket.ReceiveMessageAsync(buffer, message, cancellationToken);
                     var now = Stopwatch.GetTimestamp();
                     var turn = Volatile.Read(ref _current);
                     if (result.MessageType == WebSocketMessageType.Close)

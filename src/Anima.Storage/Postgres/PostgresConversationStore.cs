@@ -11,7 +11,7 @@ namespace Anima.Storage.Postgres;
 /// </summary>
 public sealed class PostgresConversationStore(PostgresDatabase database) : IConversationStore
 {
-    private const string Columns = "id, role, text, created_at, status, emotion";
+    private const string Columns = TurnRows.Columns;
 
     public async Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, string? messageId = null, CancellationToken cancellationToken = default)
     {
@@ -63,7 +63,7 @@ public sealed class PostgresConversationStore(PostgresDatabase database) : IConv
             connection);
         command.Parameters.Add(new() { Value = userId });
         command.Parameters.Add(new() { Value = messageId });
-        var turns = await ReadTurnsAsync(command, cancellationToken);
+        var turns = await TurnRows.ReadAsync(command, cancellationToken);
         return turns.Count == 0 ? null : new StoredMessage(turns[0], turns.Count > 1 ? turns[1] : null);
     }
 
@@ -91,7 +91,7 @@ public sealed class PostgresConversationStore(PostgresDatabase database) : IConv
         command.Parameters.Add(new() { Value = userId });
         command.Parameters.Add(new() { Value = beforeTurnId ?? long.MaxValue });
         command.Parameters.Add(new() { Value = limit + 1 });
-        var turns = await ReadTurnsAsync(command, cancellationToken);
+        var turns = await TurnRows.ReadAsync(command, cancellationToken);
         var hasMore = turns.Count > limit;
         if (hasMore)
         {
@@ -147,23 +147,5 @@ public sealed class PostgresConversationStore(PostgresDatabase database) : IConv
         command.Parameters.Add(new() { Value = (short)TurnStatus.Interrupted });
         command.Parameters.Add(new() { Value = (short)TurnStatus.Streaming });
         return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<List<ConversationTurn>> ReadTurnsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        var turns = new List<ConversationTurn>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            turns.Add(new ConversationTurn(
-                reader.GetInt64(0),
-                (TurnRole)reader.GetInt16(1),
-                reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-                (TurnStatus)reader.GetInt16(4),
-                reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<PerceivedEmotion>(reader.GetString(5))));
-        }
-
-        return turns;
     }
 }

@@ -1,0 +1,32 @@
+using System.Data.Common;
+using System.Text.Json;
+using Anima.Abstractions;
+
+namespace Anima.Storage;
+
+/// <summary>
+/// Reads conversation turns from the columns <see cref="Columns"/> (in that order), for the SQLite and the
+/// PostgreSQL stores alike: one mapping from rows to <see cref="ConversationTurn"/>.
+/// </summary>
+internal static class TurnRows
+{
+    public const string Columns = "id, role, text, created_at, status, emotion";
+
+    public static async Task<List<ConversationTurn>> ReadAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var turns = new List<ConversationTurn>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            turns.Add(new ConversationTurn(
+                reader.GetInt64(0),
+                (TurnRole)Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
+                reader.GetString(2),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                (TurnStatus)Convert.ToInt32(reader.GetValue(4), System.Globalization.CultureInfo.InvariantCulture),
+                reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<PerceivedEmotion>(reader.GetString(5))));
+        }
+
+        return turns;
+    }
+}
