@@ -90,16 +90,7 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
         command.Parameters.AddWithValue("$user", userId);
         command.Parameters.AddWithValue("$before", beforeTurnId ?? long.MaxValue);
         command.Parameters.AddWithValue("$limit", limit + 1);
-        var turns = await TurnRows.ReadAsync(command, cancellationToken);
-
-        var hasMore = turns.Count > limit;
-        if (hasMore)
-        {
-            turns.RemoveAt(turns.Count - 1);
-        }
-
-        turns.Reverse();
-        return new ConversationPage(turns, hasMore);
+        return await TurnRows.ReadPageAsync(command, limit, cancellationToken);
     }
 
     public async Task<int> CountAsync(string userId, CancellationToken cancellationToken = default)

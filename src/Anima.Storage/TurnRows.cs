@@ -29,4 +29,21 @@ internal static class TurnRows
 
         return turns;
     }
+
+    /// <summary>
+    /// A page of history from a query that returns up to <paramref name="limit"/> + 1 turns newest first: the
+    /// extra row only says that there is more; the page is returned oldest first.
+    /// </summary>
+    public static async Task<ConversationPage> ReadPageAsync(DbCommand command, int limit, CancellationToken cancellationToken)
+    {
+        var turns = await ReadAsync(command, cancellationToken);
+        var hasMore = turns.Count > limit;
+        if (hasMore)
+        {
+            turns.RemoveAt(turns.Count - 1);
+        }
+
+        turns.Reverse();
+        return new ConversationPage(turns, hasMore);
+    }
 }

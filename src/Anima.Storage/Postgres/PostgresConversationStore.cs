@@ -91,15 +91,7 @@ public sealed class PostgresConversationStore(PostgresDatabase database) : IConv
         command.Parameters.Add(new() { Value = userId });
         command.Parameters.Add(new() { Value = beforeTurnId ?? long.MaxValue });
         command.Parameters.Add(new() { Value = limit + 1 });
-        var turns = await TurnRows.ReadAsync(command, cancellationToken);
-        var hasMore = turns.Count > limit;
-        if (hasMore)
-        {
-            turns.RemoveAt(turns.Count - 1);
-        }
-
-        turns.Reverse();
-        return new ConversationPage(turns, hasMore);
+        return await TurnRows.ReadPageAsync(command, limit, cancellationToken);
     }
 
     public async Task<int> CountAsync(string userId, CancellationToken cancellationToken = default)
