@@ -73,7 +73,7 @@ public sealed class LoadBenchCommand : ICliCommand
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(30) };
         using var http = new HttpClient(handler) { BaseAddress = server, Timeout = TimeSpan.FromMinutes(5) };
 
-        var adminToken = await SignInOrUpAsync(http, adminUser, adminPassword, cancellationToken)
+        var adminToken = await BenchAccounts.SignInOrUpAsync(http, adminUser, adminPassword, cancellationToken)
             ?? throw new CliUsageException($"Cannot sign in as '{adminUser}': give the administrator's --admin-user and --admin-password.");
         using (var request = new HttpRequestMessage(HttpMethod.Put, "/api/mind/") { Content = JsonContent.Create(new { provider = "openai", endpoint = mind.Endpoint, model = "scripted" }, options: Json) })
         {
@@ -94,7 +94,7 @@ public sealed class LoadBenchCommand : ICliCommand
             var done = 0;
             await Parallel.ForAsync(0, users, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (index, token) =>
             {
-                tokens[index] = await SignInOrUpAsync(http, $"load-{runId}-{index}", "load test password", token)
+                tokens[index] = await BenchAccounts.SignInOrUpAsync(http, $"load-{runId}-{index}", "load test password", token)
                     ?? throw new InvalidOperationException($"Sign-up of simulated user {index} failed.");
                 progress.Report((double)Interlocked.Increment(ref done) / users);
             });
@@ -269,20 +269,6 @@ public sealed class LoadBenchCommand : ICliCommand
         var pool = random.Next(2) == 0 ? English : Korean;
         var parts = random.Next(1, 4);
         return string.Join(' ', Enumerable.Range(0, parts).Select(_ => pool[random.Next(pool.Length)]));
-    }
-
-    private static async Task<string?> SignInOrUpAsync(HttpClient http, string username, string password, CancellationToken cancellationToken)
-    {
-        foreach (var path in (string[])["/api/auth/signup", "/api/auth/signin"])
-        {
-            using var response = await http.PostAsJsonAsync(path, new { username, password, session = "token" }, Json, cancellationToken);
-            if (response.IsSuccessStatusCode)
-            {
-                return (await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken)).GetProperty("token").GetString();
-            }
-        }
-
-        return null;
     }
 
     private static double? ProcessCpu(int pid)

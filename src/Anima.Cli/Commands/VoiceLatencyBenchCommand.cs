@@ -82,7 +82,7 @@ public sealed class VoiceLatencyBenchCommand : ICliCommand
             ? ScriptedMindServer.DefaultScript(messages)
             : Reply;
         using var http = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromMinutes(2) };
-        var adminToken = await SignInOrUpAsync(http, adminUser, adminPassword, cancellationToken)
+        var adminToken = await BenchAccounts.SignInOrUpAsync(http, adminUser, adminPassword, cancellationToken)
             ?? throw new CliUsageException($"Cannot sign in as '{adminUser}': give the administrator's --admin-user and --admin-password.");
         using (var request = new HttpRequestMessage(HttpMethod.Put, "api/mind/") { Content = JsonContent.Create(new { provider = "openai", endpoint = mind.Endpoint, model = "scripted" }, options: Json) })
         {
@@ -96,7 +96,7 @@ public sealed class VoiceLatencyBenchCommand : ICliCommand
         }
 
         var user = "voice-bench-" + DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture);
-        var token = await SignInOrUpAsync(http, user, "voice bench password", cancellationToken)
+        var token = await BenchAccounts.SignInOrUpAsync(http, user, "voice bench password", cancellationToken)
             ?? throw new InvalidOperationException("Sign-up of the benchmark user failed.");
 
         var utterances = await MakeUtterancesAsync(count, cancellationToken);
@@ -260,20 +260,6 @@ public sealed class VoiceLatencyBenchCommand : ICliCommand
 
     private static double Percentile(List<double> sorted, double quantile) =>
         sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Count) - 1, 0, sorted.Count - 1)];
-
-    private static async Task<string?> SignInOrUpAsync(HttpClient http, string username, string password, CancellationToken cancellationToken)
-    {
-        foreach (var path in (string[])["api/auth/signup", "api/auth/signin"])
-        {
-            using var response = await http.PostAsJsonAsync(path, new { username, password, session = "token" }, Json, cancellationToken);
-            if (response.IsSuccessStatusCode)
-            {
-                return (await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken)).GetProperty("token").GetString();
-            }
-        }
-
-        return null;
-    }
 
     private sealed record TurnMeasurement(string Text, long EndOfSpeech, TurnRecord Turn, TimeSpan SenderLateness)
     {
