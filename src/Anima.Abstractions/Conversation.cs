@@ -86,7 +86,8 @@ public sealed record ReplyEvent(
     [property: Id(2)] long TurnId = 0,
     [property: Id(3)] TurnStatus Status = TurnStatus.Complete,
     [property: Id(4)] string? ErrorCode = null,
-    [property: Id(5)] PerceivedEmotion? Emotion = null)
+    [property: Id(5)] PerceivedEmotion? Emotion = null,
+    [property: Id(6)] double MindWaitMilliseconds = 0)
 {
     public static ReplyEvent Token(string text) => new(ReplyEventKind.Token, text);
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Threading.Channels;
 using Anima.Abstractions;
 using Anima.Core.Conversation;
+using Anima.Core.Diagnostics;
 using Anima.Core.Memory;
 using Anima.Core.Mind;
 using Anima.Core.Persona;
@@ -28,6 +29,7 @@ public sealed partial class CompanionGrain(
     IEnumerable<IConversationMemory> memories,
     IOptions<CompanionOptions> options,
     TimeProvider timeProvider,
+    TurnTimings timings,
     ILogger<CompanionGrain> logger) : Grain, ICompanionGrain, IRemindable
 {
     /// <summary>More features than any voice model of ours has (185 today): a larger baseline is refused.</summary>
@@ -60,10 +62,12 @@ public sealed partial class CompanionGrain(
     {
         // A reply left "streaming" by a crashed node is marked interrupted, so history never shows a
         // reply that claims to still be in progress.
+        var started = Stopwatch.GetTimestamp();
         await conversations.RecoverStreamingAsync(UserId, cancellationToken);
         var page = await conversations.GetPageAsync(UserId, _options.RecentTurns, cancellationToken: cancellationToken);
         _recent.AddRange(page.Turns);
         _turnCount = await conversations.CountAsync(UserId, cancellationToken);
+        Lap(TurnStage.Activate, started);
     }
 
     public IAsyncEnumerable<ReplyEvent> SendAsync(string text, string? messageId = null, CancellationToken cancellationToken = default) =>
@@ -120,8 +124,11 @@ public sealed partial class CompanionGrain(
         }
 
         using var reply = BeginReply(cancellationToken);
+        reply.Run.Started = Stopwatch.GetTimestamp();
         var language = Languages.Detect(text, state.State.Profile.Language);
+        var stepStarted = Stopwatch.GetTimestamp();
         var stored = messageId is null ? null : await conversations.FindMessageAsync(UserId, messageId, CancellationToken.None);
+        stepStarted = Lap(TurnStage.Lookup, stepStarted);
         if (stored is { Reply.Status: TurnStatus.Complete } answered)
         {
             // A retry of a message that was answered: the same answer, nothing stored again.
@@ -132,6 +139,7 @@ public sealed partial class CompanionGrain(
         }
 
         var emotion = stored?.Message.Emotion ?? (state.State.Settings.PerceptionEnabled ? Fuse(_perceiver?.Perceive(text), heard) : null);
+        stepStarted = Lap(TurnStage.Perceive, stepStarted);
         ConversationTurn userTurn;
         if (stored is not null)
         {
@@ -147,6 +155,7 @@ public sealed partial class CompanionGrain(
         {
             userTurn = await conversations.AppendAsync(UserId, TurnRole.User, text, TurnStatus.Complete, timeProvider.GetUtcNow(), emotion, messageId, CancellationToken.None);
             Remember(userTurn);
+            Lap(TurnStage.StoreMessage, stepStarted);
         }
 
         reply.Run.WaitingForConsumerSince = timeProvider.GetTimestamp();
@@ -177,7 +186,9 @@ public sealed partial class CompanionGrain(
 
             if (state.State.FirstMeetingUserTurns >= _options.NameAfterUserTurns)
             {
+                var naming = Stopwatch.GetTimestamp();
                 var named = await TryChooseNameAsync(client, language, reply.Token);
+                reply.Run.MindWait += Stopwatch.GetElapsedTime(naming);
                 if (named is not null)
                 {
                     instruction = PersonaPrompt.Naming(named.Value.Name, named.Value.Reason);
@@ -191,13 +202,23 @@ public sealed partial class CompanionGrain(
 
         var context = new TurnContext(UserId, text, language, state.State.Profile, state.State.Settings, emotion, timeProvider.GetUtcNow());
         var history = _recent.Where(turn => turn.Id < userTurn.Id).ToList();
+        stepStarted = Stopwatch.GetTimestamp();
         var messages = await composer.ComposeAsync(context, history, instruction, _turnCount, _options.HistoryTokenBudget, reply.Token);
+        Lap(TurnStage.Compose, stepStarted);
 
-        // Remembered after recall, so the message does not recall itself.
-        await RememberAsync(userTurn);
-        await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run))
+        // Remembered after recall, so the message does not recall itself, and while the mind starts on its
+        // reply, so that writing long-term memory is not on the way to the first token.
+        var remembering = RememberAsync(userTurn);
+        try
         {
-            yield return replyEvent;
+            await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run))
+            {
+                yield return replyEvent;
+            }
+        }
+        finally
+        {
+            await remembering;
         }
 
         if (_lastStoredReply is { Text.Length: > 0 } storedReply)
@@ -419,7 +440,8 @@ public sealed partial class CompanionGrain(
         // arrived since the reader last asked: one piece per event when the reader keeps up (as tokens
         // stream), several when it does not (a busy node), so the cost per reply falls as load rises.
         var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var producer = Task.Run(() => ReadMindAsync(client, messages, chatOptions, pieces.Writer, watchdog), CancellationToken.None);
+        var mindClock = new MindClock();
+        var producer = Task.Run(() => ReadMindAsync(client, messages, chatOptions, pieces.Writer, watchdog, mindClock), CancellationToken.None);
         var batch = new StringBuilder();
         try
         {
@@ -459,8 +481,21 @@ public sealed partial class CompanionGrain(
                 {
                     var piece = batch.ToString();
                     text.Append(piece);
+                    var mindWait = 0.0;
+                    if (text.Length == piece.Length && mindClock.FirstToken != 0)
+                    {
+                        // The first token: how long the mind itself took, so the platform's share can be told apart.
+                        var waited = Stopwatch.GetElapsedTime(mindClock.Started, mindClock.FirstToken);
+                        timings.Record(TurnStage.MindFirstToken, waited);
+                        mindWait = (waited + run.MindWait).TotalMilliseconds;
+                        if (run.Started != 0)
+                        {
+                            timings.Record(TurnStage.GrainFirstTokenOverhead, Stopwatch.GetElapsedTime(run.Started) - waited - run.MindWait);
+                        }
+                    }
+
                     run.WaitingForConsumerSince = timeProvider.GetTimestamp();
-                    yield return ReplyEvent.Token(piece);
+                    yield return new ReplyEvent(ReplyEventKind.Token, piece, MindWaitMilliseconds: mindWait);
                     run.WaitingForConsumerSince = null;
                 }
             }
@@ -482,7 +517,9 @@ public sealed partial class CompanionGrain(
             // stored: the retry writes the answer the user actually gets.
             if (!run.Superseded && (text.Length > 0 || status != TurnStatus.Interrupted))
             {
+                var storing = Stopwatch.GetTimestamp();
                 var turn = await conversations.AppendAsync(UserId, TurnRole.Companion, text.ToString().Trim(), status, timeProvider.GetUtcNow(), cancellationToken: CancellationToken.None);
+                Lap(TurnStage.StoreReply, storing);
                 Remember(turn);
                 _lastStoredReply = turn;
             }
@@ -504,8 +541,9 @@ public sealed partial class CompanionGrain(
     }
 
     /// <summary>Streams the mind's text into <paramref name="pieces"/>; the channel completes with the mind's error, if any.</summary>
-    private async Task ReadMindAsync(IChatClient client, List<ChatMessage> messages, ChatOptions chatOptions, ChannelWriter<string> pieces, CancellationTokenSource watchdog)
+    private async Task ReadMindAsync(IChatClient client, List<ChatMessage> messages, ChatOptions chatOptions, ChannelWriter<string> pieces, CancellationTokenSource watchdog, MindClock clock)
     {
+        clock.Started = Stopwatch.GetTimestamp();
         try
         {
             // The gap timer is pushed back at most every 100 ms: resetting a timer per token took a lock in
@@ -521,6 +559,11 @@ public sealed partial class CompanionGrain(
 
                 if (!string.IsNullOrEmpty(update.Text))
                 {
+                    if (clock.FirstToken == 0)
+                    {
+                        clock.FirstToken = Stopwatch.GetTimestamp();
+                    }
+
                     pieces.TryWrite(update.Text);
                 }
             }
@@ -557,9 +600,19 @@ public sealed partial class CompanionGrain(
             return;
         }
 
+        var started = Stopwatch.GetTimestamp();
         var index = _recent.FindIndex(recent => recent.Id == turn.Id);
         var previous = index > 0 ? _recent[index - 1] : null;
         await _memory.RememberAsync(UserId, turn, previous, CancellationToken.None);
+        Lap(TurnStage.Remember, started);
+    }
+
+    /// <summary>Records the time since <paramref name="started"/> for <paramref name="stage"/> and returns now.</summary>
+    private long Lap(TurnStage stage, long started)
+    {
+        var now = Stopwatch.GetTimestamp();
+        timings.Record(stage, Stopwatch.GetElapsedTime(started, now));
+        return now;
     }
 
     /// <summary>
@@ -716,6 +769,12 @@ public sealed partial class CompanionGrain(
         public long? WaitingForConsumerSince { get; set; }
 
         public bool Superseded { get; set; }
+
+        /// <summary>When the turn began in the grain (a Stopwatch time stamp; 0 for a first greeting).</summary>
+        public long Started { get; set; }
+
+        /// <summary>Time this turn spent waiting for the mind before the reply (choosing the companion's name).</summary>
+        public TimeSpan MindWait { get; set; }
     }
 
     /// <summary>Clears the busy guard when a reply ends, however it ends.</summary>
@@ -734,6 +793,14 @@ public sealed partial class CompanionGrain(
 
             run.Source.Dispose();
         }
+    }
+
+    /// <summary>When the mind was asked and when its first text arrived (Stopwatch time stamps), written by the reading task before the first piece is queued.</summary>
+    private sealed class MindClock
+    {
+        public long Started { get; set; }
+
+        public long FirstToken { get; set; }
     }
 }
 

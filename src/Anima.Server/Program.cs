@@ -1,7 +1,11 @@
 using Anima.Server.Hosting;
 using Anima.Storage;
 
-var builder = WebApplication.CreateBuilder(args);
+// The settings and the page travel with the program: started from another directory (for example
+// `dotnet src/Anima.Server/bin/Release/net10.0/Anima.Server.dll` from the repository root), Anima still
+// finds its appsettings.json (log levels included) and its web page beside its own files.
+var contentRoot = File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : AppContext.BaseDirectory;
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = contentRoot });
 builder.AddAnima();
 
 var app = builder.Build();

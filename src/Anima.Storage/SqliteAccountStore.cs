@@ -10,20 +10,24 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(username);
         ArgumentException.ThrowIfNullOrWhiteSpace(passwordHash);
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
         var id = Guid.CreateVersion7(createdAt).ToString("N");
-        command.CommandText = """
-            INSERT INTO users (id, username, password_hash, created_at, is_admin)
-            VALUES ($id, $username, $hash, $created, NOT EXISTS (SELECT 1 FROM users))
-            ON CONFLICT (username) DO NOTHING
-            RETURNING is_admin;
-            """;
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$username", username);
-        command.Parameters.AddWithValue("$hash", passwordHash);
-        command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
-        var isAdmin = await command.ExecuteScalarAsync(cancellationToken);
+        var isAdmin = await database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO users (id, username, password_hash, created_at, is_admin)
+                    VALUES ($id, $username, $hash, $created, NOT EXISTS (SELECT 1 FROM users))
+                    ON CONFLICT (username) DO NOTHING
+                    RETURNING is_admin;
+                    """;
+                command.Parameters.AddWithValue("$id", id);
+                command.Parameters.AddWithValue("$username", username);
+                command.Parameters.AddWithValue("$hash", passwordHash);
+                command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
+                return command.ExecuteScalar();
+            },
+            cancellationToken);
         return isAdmin is null ? null : new UserAccount(id, username, Convert.ToInt64(isAdmin, System.Globalization.CultureInfo.InvariantCulture) != 0, createdAt);
     }
 
@@ -40,18 +44,22 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
 
     public async Task CreateSessionAsync(string tokenHash, string userId, string kind, DateTimeOffset createdAt, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            DELETE FROM sessions WHERE expires_at < $created;
-            INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ($hash, $user, $kind, $created, $expires);
-            """;
-        command.Parameters.AddWithValue("$hash", tokenHash);
-        command.Parameters.AddWithValue("$user", userId);
-        command.Parameters.AddWithValue("$kind", kind);
-        command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$expires", expiresAt.ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = """
+                    DELETE FROM sessions WHERE expires_at < $created;
+                    INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ($hash, $user, $kind, $created, $expires);
+                    """;
+                command.Parameters.AddWithValue("$hash", tokenHash);
+                command.Parameters.AddWithValue("$user", userId);
+                command.Parameters.AddWithValue("$kind", kind);
+                command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$expires", expiresAt.ToUnixTimeMilliseconds());
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
     }
 
     public async Task<UserAccount?> FindSessionAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -70,11 +78,15 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
 
     public async Task DeleteSessionAsync(string tokenHash, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM sessions WHERE token_hash = $hash;";
-        command.Parameters.AddWithValue("$hash", tokenHash);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "DELETE FROM sessions WHERE token_hash = $hash;";
+                command.Parameters.AddWithValue("$hash", tokenHash);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
     }
 
     public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default)
@@ -88,18 +100,22 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
 
     public async Task SetSettingAsync(string key, string? value, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = value is null
-            ? "DELETE FROM settings WHERE key = $key;"
-            : "INSERT INTO settings (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value;";
-        command.Parameters.AddWithValue("$key", key);
-        if (value is not null)
-        {
-            command.Parameters.AddWithValue("$value", value);
-        }
+        await database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = value is null
+                    ? "DELETE FROM settings WHERE key = $key;"
+                    : "INSERT INTO settings (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value;";
+                command.Parameters.AddWithValue("$key", key);
+                if (value is not null)
+                {
+                    command.Parameters.AddWithValue("$value", value);
+                }
 
-        await command.ExecuteNonQueryAsync(cancellationToken);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
     }
 
     private static UserAccount ReadAccount(SqliteDataReader reader) =>

@@ -12,26 +12,32 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(text);
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO turns (user_id, id, role, text, created_at, status, emotion, valence, arousal, message_id)
-            VALUES ($user, (SELECT COALESCE(MAX(id), 0) + 1 FROM turns WHERE user_id = $user), $role, $text, $created, $status, $emotion, $valence, $arousal, $message)
-            RETURNING id;
-            """;
-        command.Parameters.AddWithValue("$user", userId);
-        command.Parameters.AddWithValue("$role", (int)role);
-        command.Parameters.AddWithValue("$text", text);
-        command.Parameters.AddWithValue("$created", createdAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$status", (int)status);
-        command.Parameters.AddWithValue("$emotion", emotion is null ? DBNull.Value : JsonSerializer.Serialize(emotion));
-        command.Parameters.AddWithValue("$valence", emotion is null ? DBNull.Value : emotion.Valence);
-        command.Parameters.AddWithValue("$arousal", emotion is null ? DBNull.Value : emotion.Arousal);
-        command.Parameters.AddWithValue("$message", (object?)messageId ?? DBNull.Value);
+        var created = createdAt.ToUnixTimeMilliseconds();
+        var emotionJson = emotion is null ? null : JsonSerializer.Serialize(emotion);
         long id;
         try
         {
-            id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            id = await database.WriteAsync(
+                connection =>
+                {
+                    using var command = connection.CreateCommand();
+                    command.CommandText = """
+                        INSERT INTO turns (user_id, id, role, text, created_at, status, emotion, valence, arousal, message_id)
+                        VALUES ($user, (SELECT COALESCE(MAX(id), 0) + 1 FROM turns WHERE user_id = $user), $role, $text, $created, $status, $emotion, $valence, $arousal, $message)
+                        RETURNING id;
+                        """;
+                    command.Parameters.AddWithValue("$user", userId);
+                    command.Parameters.AddWithValue("$role", (int)role);
+                    command.Parameters.AddWithValue("$text", text);
+                    command.Parameters.AddWithValue("$created", created);
+                    command.Parameters.AddWithValue("$status", (int)status);
+                    command.Parameters.AddWithValue("$emotion", (object?)emotionJson ?? DBNull.Value);
+                    command.Parameters.AddWithValue("$valence", emotion is null ? DBNull.Value : emotion.Valence);
+                    command.Parameters.AddWithValue("$arousal", emotion is null ? DBNull.Value : emotion.Arousal);
+                    command.Parameters.AddWithValue("$message", (object?)messageId ?? DBNull.Value);
+                    return (long)command.ExecuteScalar()!;
+                },
+                cancellationToken);
         }
         catch (SqliteException exception) when (exception.SqliteErrorCode == 19 && messageId is not null)
         {
@@ -64,14 +70,19 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
     public async Task UpdateAsync(string userId, long turnId, string text, TurnStatus status, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE turns SET text = $text, status = $status WHERE user_id = $user AND id = $id;";
-        command.Parameters.AddWithValue("$user", userId);
-        command.Parameters.AddWithValue("$id", turnId);
-        command.Parameters.AddWithValue("$text", text);
-        command.Parameters.AddWithValue("$status", (int)status);
-        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        var updated = await database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "UPDATE turns SET text = $text, status = $status WHERE user_id = $user AND id = $id;";
+                command.Parameters.AddWithValue("$user", userId);
+                command.Parameters.AddWithValue("$id", turnId);
+                command.Parameters.AddWithValue("$text", text);
+                command.Parameters.AddWithValue("$status", (int)status);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
+        if (updated != 1)
         {
             throw new KeyNotFoundException($"Turn {turnId} does not exist for this user.");
         }
@@ -151,13 +162,17 @@ public sealed class SqliteConversationStore(SqliteDatabase database) : IConversa
             }
         }
 
-        await using var connection = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE turns SET status = $interrupted WHERE user_id = $user AND status = $streaming;";
-        command.Parameters.AddWithValue("$user", userId);
-        command.Parameters.AddWithValue("$interrupted", (int)TurnStatus.Interrupted);
-        command.Parameters.AddWithValue("$streaming", (int)TurnStatus.Streaming);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        return await database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "UPDATE turns SET status = $interrupted WHERE user_id = $user AND status = $streaming;";
+                command.Parameters.AddWithValue("$user", userId);
+                command.Parameters.AddWithValue("$interrupted", (int)TurnStatus.Interrupted);
+                command.Parameters.AddWithValue("$streaming", (int)TurnStatus.Streaming);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
     }
 
     private const string Columns = TurnRows.Columns;

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Anima.Core.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace Anima.Storage;
@@ -6,7 +9,7 @@ namespace Anima.Storage;
 /// The embedded database: one SQLite file in WAL mode (readers never wait for the writer) with the
 /// schema of accounts, sessions, grain state and conversations. Opening it creates or upgrades the schema.
 /// </summary>
-public sealed class SqliteDatabase
+public sealed class SqliteDatabase : IAsyncDisposable
 {
     private const int SchemaVersion = 2;
 
@@ -73,24 +76,202 @@ public sealed class SqliteDatabase
 
     public string ConnectionString { get; }
 
-    // One writer at a time, queued in-process. SQLite allows a single writer per file; when several
-    // connections race for it, the losers sleep in SQLite's busy handler in coarse steps (up to 100 ms
-    // each), which is what made the slowest turns slow under load. An async gate hands the lock over
-    // without sleeping.
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    // Every write goes through one queue and one connection, and the writes that queued up while a
+    // transaction was being written commit together in the next one (group commit). SQLite has a single
+    // writer per file anyway: committing each small write on its own wrote the same few b-tree pages to the
+    // write-ahead log again and again, and under load the queue of writers, not the writes, was the cost.
+    // A caller's task completes only after the transaction holding its write has committed, so durability
+    // is what it was; a write that fails rolls back to its own savepoint and fails alone.
+    private const int MaximumBatch = 64;
+    private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _writerStart = new();
+    private Thread? _writer;
+    private SqliteConnection? _writeConnection;
 
-    /// <summary>Opens a connection for a write, holding the process-wide write gate until the lease is disposed.</summary>
-    public async Task<WriteLease> OpenForWriteAsync(CancellationToken cancellationToken = default)
+    /// <summary>Time from asking for a write to its commit, and how many writes each transaction held.</summary>
+    public LatencyHistogram WriteLatency { get; } = new();
+
+    public LatencyHistogram WritesPerCommit { get; } = new();
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the database's writer connection, inside a transaction shared with the
+    /// writes queued beside it, and completes after that transaction commits. <paramref name="work"/> must be
+    /// synchronous and use only the connection it is given; its exception (a constraint, say) fails this write
+    /// alone, after its changes are rolled back.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken = default)
     {
-        await _writeGate.WaitAsync(cancellationToken);
+        ArgumentNullException.ThrowIfNull(work);
+        var write = new PendingWrite<T>(work, cancellationToken);
+        if (!_writes.Writer.TryWrite(write))
+        {
+            throw new ObjectDisposedException(nameof(SqliteDatabase), "The database is closed.");
+        }
+
+        if (_writer is null)
+        {
+            lock (_writerStart)
+            {
+                if (_writer is null)
+                {
+                    // Its own thread: a commit can wait on the disk (a checkpoint's fsync), and that wait must
+                    // not hold one of the few thread-pool threads a small machine has.
+                    _writer = new Thread(WriteLoop) { IsBackground = true, Name = "Anima SQLite writer" };
+                    _writer.Start();
+                }
+            }
+        }
+
+        return write.Task;
+    }
+
+    private void WriteLoop()
+    {
+        var batch = new List<PendingWrite>(MaximumBatch);
+        while (_writes.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            batch.Clear();
+            while (batch.Count < MaximumBatch && _writes.Reader.TryRead(out var write))
+            {
+                if (!write.CancelIfRequested())
+                {
+                    batch.Add(write);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                Commit(batch);
+            }
+        }
+
+        _writeConnection?.Dispose();
+        _writeConnection = null;
+    }
+
+    private void Commit(List<PendingWrite> batch)
+    {
         try
         {
-            return new WriteLease(await OpenAsync(cancellationToken), _writeGate);
+            var connection = _writeConnection ??= OpenWriter();
+            Execute(connection, "BEGIN IMMEDIATE;");
+            foreach (var write in batch)
+            {
+                Execute(connection, "SAVEPOINT write;");
+                if (write.Run(connection))
+                {
+                    Execute(connection, "RELEASE write;");
+                }
+                else
+                {
+                    Execute(connection, "ROLLBACK TO write; RELEASE write;");
+                }
+            }
+
+            Execute(connection, "COMMIT;");
         }
-        catch
+        catch (Exception exception)
         {
-            _writeGate.Release();
-            throw;
+            // The transaction is lost (disk full, I/O error, a busy database past its timeout): every write
+            // in it fails, and the next batch starts on a fresh connection.
+            _writeConnection?.Dispose();
+            _writeConnection = null;
+            foreach (var write in batch)
+            {
+                write.Fail(exception);
+            }
+        }
+
+        WritesPerCommit.RecordMicroseconds(batch.Count);
+        foreach (var write in batch)
+        {
+            WriteLatency.Record(write.Complete());
+        }
+    }
+
+    private SqliteConnection OpenWriter()
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Finishes the queued writes and closes the writer connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _writes.Writer.TryComplete();
+        if (_writer is { } writer)
+        {
+            await Task.Run(writer.Join);
+        }
+    }
+
+    private abstract class PendingWrite
+    {
+        private readonly long _queuedAt = Stopwatch.GetTimestamp();
+
+        /// <summary>Runs the write; false when it threw (its exception is kept for <see cref="Complete"/>).</summary>
+        public abstract bool Run(SqliteConnection connection);
+
+        public abstract bool CancelIfRequested();
+
+        public abstract void Fail(Exception exception);
+
+        /// <summary>Hands the result (or the exception) to the caller; returns the time since the write was queued.</summary>
+        public TimeSpan Complete()
+        {
+            var elapsed = Stopwatch.GetElapsedTime(_queuedAt);
+            Finish();
+            return elapsed;
+        }
+
+        protected abstract void Finish();
+    }
+
+    private sealed class PendingWrite<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _exception;
+
+        public Task<T> Task => _completion.Task;
+
+        public override bool Run(SqliteConnection connection)
+        {
+            try
+            {
+                _result = work(connection);
+                return true;
+            }
+            catch (Exception exception)
+            {
+                _exception = exception;
+                return false;
+            }
+        }
+
+        public override bool CancelIfRequested() => cancellationToken.IsCancellationRequested && _completion.TrySetCanceled(cancellationToken);
+
+        public override void Fail(Exception exception) => _exception ??= exception;
+
+        protected override void Finish()
+        {
+            if (_exception is not null)
+            {
+                _completion.TrySetException(_exception);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
         }
     }
 
@@ -160,19 +341,5 @@ public sealed class StorageUnavailableException : Exception
     public StorageUnavailableException(string message, Exception innerException)
         : base(message, innerException)
     {
-    }
-}
-
-/// <summary>A connection that holds the database's write gate; disposing it closes the connection and releases the gate.</summary>
-public sealed class WriteLease(SqliteConnection connection, SemaphoreSlim gate) : IAsyncDisposable
-{
-    public SqliteConnection Connection { get; } = connection;
-
-    public SqliteCommand CreateCommand() => Connection.CreateCommand();
-
-    public async ValueTask DisposeAsync()
-    {
-        await Connection.DisposeAsync();
-        gate.Release();
     }
 }

@@ -23,23 +23,23 @@ public sealed class SqliteGrainStorage(SqliteDatabase database) : JsonGrainStora
     protected override Task DeleteRowAsync(string grainId, string stateName) =>
         WriteAsync("DELETE FROM grain_state WHERE grain_id = $grain AND state_name = $state;", grainId, stateName, null, null);
 
-    private async Task<bool> WriteAsync(string sql, string grainId, string stateName, string? data, long? etag)
-    {
-        await using var connection = await database.OpenForWriteAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$grain", grainId);
-        command.Parameters.AddWithValue("$state", stateName);
-        if (data is not null)
+    private Task<bool> WriteAsync(string sql, string grainId, string stateName, string? data, long? etag) =>
+        database.WriteAsync(connection =>
         {
-            command.Parameters.AddWithValue("$data", data);
-        }
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$grain", grainId);
+            command.Parameters.AddWithValue("$state", stateName);
+            if (data is not null)
+            {
+                command.Parameters.AddWithValue("$data", data);
+            }
 
-        if (etag is { } expected)
-        {
-            command.Parameters.AddWithValue("$etag", expected);
-        }
+            if (etag is { } expected)
+            {
+                command.Parameters.AddWithValue("$etag", expected);
+            }
 
-        return await command.ExecuteNonQueryAsync() == 1;
-    }
+            return command.ExecuteNonQuery() == 1;
+        });
 }

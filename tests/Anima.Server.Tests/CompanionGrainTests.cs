@@ -215,6 +215,7 @@ public sealed class CompanionGrainTests : IAsyncLifetime
             siloBuilder.Services.AddSingleton<IConversationStore, SqliteConversationStore>();
             siloBuilder.Services.AddSingleton<IMind>(Mind);
             siloBuilder.Services.AddSingleton<PromptComposer>();
+            siloBuilder.Services.AddSingleton<Anima.Core.Diagnostics.TurnTimings>();
             siloBuilder.Services.AddSingleton<TimeProvider>(Clock);
             siloBuilder.Services.AddOptions<CompanionOptions>();
             siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new SqliteGrainStorage(database));

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Anima.Core.Diagnostics;
 using Anima.Testing;
 
 namespace Anima.Cli.Commands;
@@ -100,6 +101,11 @@ public sealed class LoadBenchCommand : ICliCommand
             });
         }
 
+        // The node's own timings count from here (the sign-ups are not what is measured); a server that refuses
+        // its statistics (the bench account is not its administrator) is measured from the outside only.
+        var serverTimings = await TryStatsAsync(http, adminToken, "/api/admin/stats?reset=true", cancellationToken) is not null;
+        var clientLag = new LatencyHistogram();
+        var clientPauseBefore = GC.GetTotalPauseDuration();
         var cpuBefore = ProcessCpu(serverPid);
         var results = new TurnResults();
         var completedTurns = new int[users];
@@ -114,9 +120,21 @@ public sealed class LoadBenchCommand : ICliCommand
                     await Task.Delay(500, cancellationToken);
                 }
             }, cancellationToken);
+            // This process's own scheduling delay (how late a 10 ms timer fires): turn times measured here include
+            // it, so it is reported next to them.
+            var lagProbe = Task.Run(async () =>
+            {
+                while (clock.Elapsed < duration && !cancellationToken.IsCancellationRequested)
+                {
+                    var asked = Stopwatch.GetTimestamp();
+                    await Task.Delay(10, cancellationToken);
+                    clientLag.Record(Stopwatch.GetElapsedTime(asked) - TimeSpan.FromMilliseconds(10));
+                }
+            }, cancellationToken);
             await Task.WhenAll(Enumerable.Range(0, users).Select(index => SimulateUserAsync(http, tokens[index], new Random(seed + index), think, duration, clock, firstToken, tokensPerSecond, results, () => Interlocked.Increment(ref completedTurns[index]), cancellationToken)));
             progress.Report(1);
             await reporter;
+            await lagProbe;
         }
 
         var elapsed = clock.Elapsed;
@@ -135,6 +153,25 @@ public sealed class LoadBenchCommand : ICliCommand
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"server CPU: {cpuSeconds:0.0} s over {elapsed.TotalSeconds:0} s = {cpuSeconds / elapsed.TotalSeconds * 100:0}% of one core, {cpuSeconds * 1000 / Math.Max(1, results.Count):0.00} ms per turn"));
             var rss = ProcessRssBytes(serverPid);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"server memory: {rss / 1048576.0:0} MiB resident with {users} active companions = {rss / 1024.0 / users:0} KiB per companion (upper bound, includes the runtime)"));
+        }
+
+        var lag = clientLag.Summarize();
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"load generator's own delay (10 ms timer lateness) ms: p50 {lag.P50:0.0}, p99 {lag.P99:0.0}, max {lag.Max:0.0}; its GC pauses {(GC.GetTotalPauseDuration() - clientPauseBefore).TotalMilliseconds:0} ms in all"));
+        if (serverTimings && await TryStatsAsync(http, adminToken, "/api/admin/stats", cancellationToken) is { } node)
+        {
+            await output.WriteLineAsync("server's own timings (ms):");
+            foreach (var (stage, summary) in node.TurnTimings.OrderBy(pair => Enum.Parse<TurnStage>(pair.Key)))
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {stage,-20} n {summary.Count,8}  p50 {summary.P50,8:0.00}  p99 {summary.P99,8:0.00}  p99.9 {summary.P999,8:0.00}  max {summary.Max,8:0.0}"));
+            }
+
+            if (node.StorageWrites is { Count: > 0 } writes && node.WritesPerCommit is { } perCommit)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"storage writes",-20} n {writes.Count,8}  p50 {writes.P50,8:0.00}  p99 {writes.P99,8:0.00}  p99.9 {writes.P999,8:0.00}  max {writes.Max,8:0.0}  ({writes.Count / (double)Math.Max(1, perCommit.Count):0.0} writes per commit on average, at most {perCommit.Max * 1000:0})"));
+            }
+
+            var pauses = node.GcPauses;
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"GC pauses",-20} n {pauses.Count,8}  p50 {pauses.P50,8:0.00}  p99 {pauses.P99,8:0.00}  p99.9 {pauses.P999,8:0.00}  max {pauses.Max,8:0.0}  total {pauses.Total:0} ms; collections gen0/1/2 since start {string.Join('/', node.Collections)}"));
         }
 
         if (baseline is not null)
@@ -157,6 +194,7 @@ public sealed class LoadBenchCommand : ICliCommand
             var text = Message(random);
             var expectedTokens = ScriptedMindServer.Tokenize(ScriptedMindServer.DefaultScript([("user", text)])).Count();
             var mindTime = firstToken.TotalMilliseconds + (tokensPerSecond > 0 ? (expectedTokens - 1) / tokensPerSecond * 1000 : 0);
+            var mindBeforeFirstToken = firstToken.TotalMilliseconds;
             var started = Stopwatch.GetTimestamp();
             double? firstTokenAt = null;
             var ok = false;
@@ -175,6 +213,12 @@ public sealed class LoadBenchCommand : ICliCommand
                         {
                             eventName = line[7..];
                             firstTokenAt ??= eventName == "token" ? Stopwatch.GetElapsedTime(started).TotalMilliseconds : null;
+                            if (eventName == "named")
+                            {
+                                // The companion asked the mind for its name first (a second, non-streamed call): the mind's time too.
+                                mindTime += firstToken.TotalMilliseconds;
+                                mindBeforeFirstToken += firstToken.TotalMilliseconds;
+                            }
                         }
                         else if (eventName == "done" && line.StartsWith("data: ", StringComparison.Ordinal))
                         {
@@ -189,7 +233,7 @@ public sealed class LoadBenchCommand : ICliCommand
             }
 
             var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            results.Add(ok, total - mindTime, (firstTokenAt ?? total) - firstToken.TotalMilliseconds, first);
+            results.Add(ok, total - mindTime, (firstTokenAt ?? total) - mindBeforeFirstToken, first);
             if (ok)
             {
                 completed();
@@ -262,7 +306,15 @@ public sealed class LoadBenchCommand : ICliCommand
         return (await response.Content.ReadFromJsonAsync<NodeStats>(Json, cancellationToken))!;
     }
 
-    private sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes);
+    private static async Task<NodeStats?> TryStatsAsync(HttpClient http, string adminToken, string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+        using var response = await http.SendAsync(request, cancellationToken);
+        return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<NodeStats>(Json, cancellationToken) : null;
+    }
+
+    private sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes, Dictionary<string, LatencySummary> TurnTimings, LatencySummary GcPauses, int[] Collections, LatencySummary? StorageWrites, LatencySummary? WritesPerCommit);
 
     private static string Message(Random random)
     {

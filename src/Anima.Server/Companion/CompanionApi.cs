@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Anima.Abstractions;
+using Anima.Core.Diagnostics;
 using Anima.Core.Mind;
 using Anima.Server.Accounts;
 using Anima.Server.Mind;
@@ -50,16 +52,16 @@ public static class CompanionApi
     private static ICompanionGrain Companion(HttpContext context, IGrainFactory grains) =>
         grains.GetGrain<ICompanionGrain>(context.User.UserId());
 
-    private static Task SendAsync(MessageRequest request, HttpContext context, IGrainFactory grains)
+    private static Task SendAsync(MessageRequest request, HttpContext context, IGrainFactory grains, TurnTimings timings)
     {
         var companion = Companion(context, grains);
-        return StreamAsync(context, companion, companion.SendAsync(request.Text ?? string.Empty, request.MessageId, context.RequestAborted).WithBatchSize(1));
+        return StreamAsync(context, companion, companion.SendAsync(request.Text ?? string.Empty, request.MessageId, context.RequestAborted).WithBatchSize(1), timings);
     }
 
     private static Task BeginAsync(BeginRequest request, HttpContext context, IGrainFactory grains)
     {
         var companion = Companion(context, grains);
-        return StreamAsync(context, companion, companion.BeginAsync(request.Language ?? "en", context.RequestAborted).WithBatchSize(1));
+        return StreamAsync(context, companion, companion.BeginAsync(request.Language ?? "en", context.RequestAborted).WithBatchSize(1), timings: null);
     }
 
     // Batch size 1: Orleans otherwise gathers a batch of events grain-side before returning any, which
@@ -69,8 +71,9 @@ public static class CompanionApi
     /// Waits for the first event before committing to a stream, so that a refusal (empty message, busy)
     /// is an ordinary ProblemDetails response with the right status code.
     /// </summary>
-    private static async Task StreamAsync(HttpContext context, ICompanionGrain companion, IAsyncEnumerable<ReplyEvent> events)
+    private static async Task StreamAsync(HttpContext context, ICompanionGrain companion, IAsyncEnumerable<ReplyEvent> events, TurnTimings? timings)
     {
+        var started = Stopwatch.GetTimestamp();
         var cancellationToken = context.RequestAborted;
 
         // When the user goes away mid-reply, tell the grain at once: it stops the mind and stores the
@@ -101,9 +104,26 @@ public static class CompanionApi
         context.Response.Headers["X-Accel-Buffering"] = "no";
         try
         {
+            var firstToken = true;
             do
             {
-                await WriteEventAsync(context.Response, enumerator.Current, cancellationToken);
+                var current = enumerator.Current;
+                await WriteEventAsync(context.Response, current, cancellationToken);
+                if (timings is null)
+                {
+                    continue;
+                }
+
+                if (current.Kind == ReplyEventKind.Accepted)
+                {
+                    timings.Record(TurnStage.Accepted, Stopwatch.GetElapsedTime(started));
+                }
+                else if (current.Kind == ReplyEventKind.Token && firstToken)
+                {
+                    // The node's share of the first token's wait: everything but the mind's own time.
+                    firstToken = false;
+                    timings.Record(TurnStage.FirstTokenOverhead, Stopwatch.GetElapsedTime(started) - TimeSpan.FromMilliseconds(current.MindWaitMilliseconds));
+                }
             }
             while (await enumerator.MoveNextAsync());
         }

@@ -1,4 +1,6 @@
+using Anima.Core.Diagnostics;
 using Anima.Server.Accounts;
+using Anima.Storage;
 using Orleans.Runtime;
 
 namespace Anima.Server.Hosting;
@@ -18,7 +20,7 @@ public static class AdminApi
     /// garbage collection runs first, so the heap figure is what is really held (used by <c>bench load</c>
     /// to measure memory per active and per idle companion).
     /// </summary>
-    private static async Task<IResult> GetStatsAsync(HttpContext context, IGrainFactory grains, ILocalSiloDetails silo, bool? collect)
+    private static async Task<IResult> GetStatsAsync(HttpContext context, IGrainFactory grains, ILocalSiloDetails silo, TurnTimings timings, GcPauseMonitor gcPauses, IServiceProvider services, bool? collect, bool? reset)
     {
         if (!context.User.IsAdmin())
         {
@@ -35,8 +37,42 @@ public static class AdminApi
         }
 
         using var process = System.Diagnostics.Process.GetCurrentProcess();
-        return TypedResults.Ok(new NodeStats(companions, GC.GetTotalMemory(forceFullCollection: false), process.WorkingSet64));
+        var database = services.GetService<SqliteDatabase>();
+        var stats = new NodeStats(
+            companions,
+            GC.GetTotalMemory(forceFullCollection: false),
+            process.WorkingSet64,
+            timings.Summarize(),
+            gcPauses.Pauses.Summarize(),
+            [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)],
+            database?.WriteLatency.Summarize(),
+            database?.WritesPerCommit.Summarize());
+        if (reset == true)
+        {
+            // The figures so far are returned, then counting starts again (bench load resets after its sign-ups).
+            timings.Reset();
+            gcPauses.Pauses.Reset();
+            database?.WriteLatency.Reset();
+            database?.WritesPerCommit.Reset();
+        }
+
+        return TypedResults.Ok(stats);
     }
 
-    public sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes);
+    /// <summary>
+    /// A node's statistics: companions in memory, managed heap and resident bytes, where a turn's time went
+    /// (per <see cref="TurnStage"/>, in milliseconds; the mind's own first-token time is its own stage), the
+    /// garbage collector's pauses, collections per generation since the process started, and on the embedded
+    /// database the time from a write's request to its commit and the writes per commit (the "milliseconds" of
+    /// <see cref="WritesPerCommit"/> are counts divided by 1,000).
+    /// </summary>
+    public sealed record NodeStats(
+        int ActiveCompanions,
+        long ManagedHeapBytes,
+        long WorkingSetBytes,
+        IReadOnlyDictionary<string, LatencySummary> TurnTimings,
+        LatencySummary GcPauses,
+        IReadOnlyList<int> Collections,
+        LatencySummary? StorageWrites,
+        LatencySummary? WritesPerCommit);
 }

@@ -56,6 +56,8 @@ public static class AnimaHostingExtensions
 
         // The companion's turn: perception and the mood it feeds into the prompt.
         services.AddSingleton<PromptComposer>();
+        services.AddSingleton<Anima.Core.Diagnostics.TurnTimings>();
+        services.AddSingleton<Anima.Core.Diagnostics.GcPauseMonitor>();
         services.AddSingleton<Anima.Perception.ITextEmotionPerceiver>(_ => Anima.Perception.EmotionModel.Default);
         services.AddSingleton<IMessagePerceiver, Perception.TextEmotionPerceiver>();
         services.AddSingleton(new Anima.Perception.Mood.MoodTracker());
@@ -166,6 +168,7 @@ public static class AnimaHostingExtensions
         app.MapMemoryApi();
         app.MapVoiceApi();
         app.MapAdminApi();
+        _ = app.Services.GetRequiredService<Anima.Core.Diagnostics.GcPauseMonitor>(); // listening from the start
         app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous();
         app.MapGet("/api/presence", async (Anima.Core.Policy.HonestyContextProvider honesty, CancellationToken cancellationToken) =>
             TypedResults.Ok(new { activeConversations = await honesty.CountAsync(cancellationToken), windowMinutes = Anima.Core.Policy.HonestyContextProvider.ActiveWindow.TotalMinutes }))
