@@ -6,6 +6,14 @@ using Anima.Storage;
 // finds its appsettings.json (log levels included) and its web page beside its own files.
 var contentRoot = File.Exists(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json")) ? null : AppContext.BaseDirectory;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = contentRoot });
+
+// Loopback only unless told otherwise (`--urls`, `Urls`, `ASPNETCORE_URLS` or `ASPNETCORE_HTTP_PORTS`): a
+// companion holds private conversations, so it is never reachable from the network by default.
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]) && string.IsNullOrEmpty(builder.Configuration["https_ports"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5000");
+}
+
 builder.AddAnima();
 
 var app = builder.Build();

@@ -11,7 +11,7 @@ namespace Anima.Storage;
 /// </summary>
 public sealed class SqliteDatabase : IAsyncDisposable
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS users (
@@ -49,6 +49,15 @@ public sealed class SqliteDatabase : IAsyncDisposable
         CREATE TABLE IF NOT EXISTS settings (
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS reminders (
+            grain_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            grain_hash INTEGER NOT NULL,
+            start_at INTEGER NOT NULL,
+            period_ms INTEGER NOT NULL,
+            etag INTEGER NOT NULL,
+            PRIMARY KEY (grain_id, name)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS reminders_ring ON reminders(grain_hash);
         """;
 
     public SqliteDatabase(string path)

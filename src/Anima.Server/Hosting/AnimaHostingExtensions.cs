@@ -115,7 +115,7 @@ public static class AnimaHostingExtensions
             else
             {
                 silo.UseLocalhostClustering(anima.SiloPort, anima.GatewayPort);
-                silo.UseInMemoryReminderService();
+                silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
                 silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Companions, (provider, _) => new SqliteGrainStorage(provider.GetRequiredService<SqliteDatabase>()));
             }
         });
