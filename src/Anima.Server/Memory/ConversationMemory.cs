@@ -105,9 +105,16 @@ public sealed class MemoryContextProvider(MemoryRecall recall) : ITurnContextPro
     }
 }
 
-/// <summary>Opens the memory database at start (a corrupt file is moved aside, never deleted) and closes it at stop.</summary>
-internal sealed partial class MemoryStoreLifetime(IMemoryStore store, ILogger<MemoryStoreLifetime> logger) : IHostedService
+/// <summary>
+/// Opens the memory database at start (a corrupt file is moved aside, never deleted) and closes it at stop; then, in
+/// the background, warms the recall path (<see cref="MemoryWarmup"/>, <c>Anima:Memory:WarmUpQueries</c>, default
+/// 1500, 0 = off) so the first users' turns do not wait for the JIT.
+/// </summary>
+internal sealed partial class MemoryStoreLifetime(IMemoryStore store, IConfiguration configuration, ILogger<MemoryStoreLifetime> logger) : IHostedService
 {
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _warmUp = Task.CompletedTask;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
@@ -115,9 +122,47 @@ internal sealed partial class MemoryStoreLifetime(IMemoryStore store, ILogger<Me
         {
             LogCorruptMoved(logger, movedTo);
         }
+
+        var queries = configuration.GetValue("Anima:Memory:WarmUpQueries", MemoryWarmup.DefaultQueries);
+        if (queries < 0)
+        {
+            throw new InvalidOperationException($"Anima:Memory:WarmUpQueries must be 0 or more; got {queries}.");
+        }
+
+        if (queries > 0)
+        {
+            _warmUp = Task.Run(async () =>
+            {
+                try
+                {
+                    var took = await MemoryWarmup.RunAsync(queries, _stopping.Token);
+                    LogWarmedUp(logger, queries, took.TotalSeconds);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // Only the first turns are slower; nothing else depends on it.
+                    LogWarmUpFailed(logger, exception);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopped before it finished.
+                }
+            }, CancellationToken.None);
+        }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _warmUp.WaitAsync(cancellationToken);
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Memory recall warmed up ({Queries} queries on a throwaway store, {Seconds:0.0} s).")]
+    private static partial void LogWarmedUp(ILogger logger, int queries, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The memory recall warm-up failed; the first turns may be slower.")]
+    private static partial void LogWarmUpFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The memory database was corrupt; it was moved to {Path} and a new one was started. Nothing was deleted.")]
     private static partial void LogCorruptMoved(ILogger logger, string path);
