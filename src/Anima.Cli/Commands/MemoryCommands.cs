@@ -1,7 +1,7 @@
 using System.Globalization;
 using Anima.Memory.Benchmarks;
-using Anima.Memory.Storage;
 using Anima.Memory.Recall;
+using Anima.Memory.Storage;
 
 namespace Anima.Cli.Commands;
 
