@@ -602,8 +602,8 @@ public sealed partial class CompanionGrain(
 
         var started = Stopwatch.GetTimestamp();
         var index = _recent.FindIndex(recent => recent.Id == turn.Id);
-        var previous = index > 0 ? _recent[index - 1] : null;
-        await _memory.RememberAsync(UserId, turn, previous, CancellationToken.None);
+        var upTo = index >= 0 ? _recent.GetRange(Math.Max(0, index - 2), Math.Min(index, 2) + 1) : [turn];
+        await _memory.RememberAsync(UserId, upTo, CancellationToken.None);
         Lap(TurnStage.Remember, started);
     }
 

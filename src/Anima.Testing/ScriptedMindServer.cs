@@ -24,6 +24,8 @@ public sealed class ScriptedMindServer : IAsyncDisposable
     private readonly WebApplication _app;
     private long _requests;
 
+    private long _embeddingRequests;
+
     private ScriptedMindServer(WebApplication app) => _app = app;
 
     /// <summary>The base URL to configure as the OpenAI-compatible endpoint, ending in /v1.</summary>
@@ -44,6 +46,9 @@ public sealed class ScriptedMindServer : IAsyncDisposable
     /// <summary>The requests received so far.</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
+    /// <summary>The embedding requests received so far (<c>POST /v1/embeddings</c>; not counted in <see cref="Requests"/>).</summary>
+    public long EmbeddingRequests => Interlocked.Read(ref _embeddingRequests);
+
     /// <summary>The messages of the most recent request.</summary>
     public IReadOnlyList<(string Role, string Text)> LastMessages { get; private set; } = [];
 
@@ -55,6 +60,7 @@ public sealed class ScriptedMindServer : IAsyncDisposable
         var app = builder.Build();
         var server = new ScriptedMindServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapPost("/v1/embeddings", server.HandleEmbeddingsAsync);
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "scripted", @object = "model" } } }));
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -72,6 +78,40 @@ public sealed class ScriptedMindServer : IAsyncDisposable
         }
 
         return $"I hear you. You said {last.Length} characters, and I'm thinking about them carefully. Tell me more?";
+    }
+
+    /// <summary>
+    /// The scripted embedding of <paramref name="text"/>: the counts of the letters a–z plus a constant 1 (27 values, never
+    /// all zero), so texts sharing letters are similar. Deterministic; not a language model.
+    /// </summary>
+    public static float[] LetterVector(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var vector = new float[27];
+        vector[26] = 1;
+        foreach (var letter in text.ToLowerInvariant())
+        {
+            if (letter is >= 'a' and <= 'z')
+            {
+                vector[letter - 'a']++;
+            }
+        }
+
+        return vector;
+    }
+
+    private async Task HandleEmbeddingsAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _embeddingRequests);
+        using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        var inputs = body.RootElement.GetProperty("input").EnumerateArray().Select(input => input.GetString() ?? string.Empty).ToList();
+        await context.Response.WriteAsJsonAsync(new
+        {
+            @object = "list",
+            model = body.RootElement.TryGetProperty("model", out var model) ? model.GetString() : "scripted",
+            data = inputs.Select((text, index) => new { @object = "embedding", index, embedding = LetterVector(text) }).ToArray(),
+            usage = new { prompt_tokens = inputs.Count, total_tokens = inputs.Count },
+        });
     }
 
     /// <summary>Splits text into word-sized tokens (each keeps its leading space), as a model streams it.</summary>

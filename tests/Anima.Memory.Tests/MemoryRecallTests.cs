@@ -194,4 +194,23 @@ public sealed class MemoryRecallTests : IAsyncLifetime
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryRecall(_store, _time, options: new MemoryRecallOptions { RecencyWeight = -1 }));
     }
+
+    [Fact]
+    public async Task Recall_QueryNamingTheSpeaker_PrefersTheirTurn()
+    {
+        var hers = Add("Caroline: I started a pottery class on Sunday", MemoryKind.Episodic, importance: 0.3);
+        var his = Add("Mark: I started a pottery class on Sunday", MemoryKind.Episodic, importance: 0.3);
+        await _store.UpsertManyAsync(User, [his, hers], Token);
+        MemoryRecall Recall(double speakerWeight) => new(_store, _time, options: new MemoryRecallOptions { RecentCandidates = 0, ImportantCandidates = 0, SpeakerWeight = speakerWeight });
+
+        var named = await Recall(0.1).RecallAsync(User, "What class did Caroline start?", 2, Token);
+        var other = await Recall(0.1).RecallAsync(User, "What class did Mark start?", 2, Token);
+        var off = await Recall(0).RecallAsync(User, "What class did Caroline start?", 2, Token);
+
+        Assert.Equal(hers.Id, named[0].Memory.Id);
+        Assert.Equal(his.Id, other[0].Memory.Id);
+        // Exactly the speaker weight for the named speaker's turn, nothing for the other's.
+        Assert.Equal(off.Single(result => result.Memory.Id == hers.Id).Score + 0.1, named.Single(result => result.Memory.Id == hers.Id).Score, 9);
+        Assert.Equal(off.Single(result => result.Memory.Id == his.Id).Score, named.Single(result => result.Memory.Id == his.Id).Score, 9);
+    }
 }

@@ -64,6 +64,8 @@ public sealed class AnimaTestHost : IAsyncDisposable
             ["Anima:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Anima:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Anima:Mind:Provider"] = "none",
+            // Dozens of hosts start in the suite; the memory JIT warm-up would only cost each of them CPU.
+            ["Anima:Memory:WarmUpQueries"] = "0",
         };
         foreach (var (key, value) in Settings)
         {

@@ -74,6 +74,20 @@ public sealed class MemoryInTurnTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Turn_IsStoredOnceWithItsReplyAsContext()
+    {
+        using var client = await _host.SignUpAsync("neighbours");
+        await SendAsync(client, "My cat is called Biscuit.");
+
+        // "carefully" is only in the companion's reply; the user's turn is found by it once it was stored again with the reply.
+        var items = await WaitForAsync(async () => (await MemoriesAsync(client, "?q=carefully&kind=episodic")).GetProperty("items"),
+            items => items.EnumerateArray().Any(item => item.GetProperty("text").GetString() == "User: My cat is called Biscuit."));
+        Assert.Contains(items.EnumerateArray(), item => item.GetProperty("text").GetString()!.StartsWith("Companion: I hear you.", StringComparison.Ordinal));
+        var biscuit = (await MemoriesAsync(client, "?q=Biscuit&kind=episodic")).GetProperty("items");
+        Assert.Single(biscuit.EnumerateArray(), item => item.GetProperty("text").GetString() == "User: My cat is called Biscuit.");
+    }
+
+    [Fact]
     public async Task Memories_AreScopedExportableAndDeletable()
     {
         using var alice = await _host.SignUpAsync("mem-alice");

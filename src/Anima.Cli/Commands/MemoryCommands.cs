@@ -1,5 +1,6 @@
 using System.Globalization;
 using Anima.Memory.Benchmarks;
+using Anima.Memory.Recall;
 using Anima.Memory.Storage;
 
 namespace Anima.Cli.Commands;
@@ -13,7 +14,7 @@ public sealed class BenchMemoryCommand : ICliCommand
 
     public string Usage => """
         Usage: anima bench memory --locomo FILE [--k 10] [--observations] [--db PATH | --postgres CONNECTION]
-               anima bench memory --scale N [--queries 1000] [--warmup 200] [--seed 7] [--db PATH | --postgres CONNECTION]
+               anima bench memory --scale N [--queries 1000] [--warmup 200] [--start-warmup 1500] [--seed 7] [--db PATH | --postgres CONNECTION]
 
           --locomo FILE    LoCoMo JSON (e.g. ../shared/data/locomo/locomo5-dev.json): every turn is stored as an
                            episodic memory and, for every question with evidence, recall@5 and recall@K count the
@@ -25,6 +26,8 @@ public sealed class BenchMemoryCommand : ICliCommand
           --queries Q      queries measured in --scale mode (default 1000).
           --warmup W       untimed queries first in --scale mode (default 200: the JIT's optimised code and the
                            store's caches, as in a running server).
+          --start-warmup S recall queries on a private throwaway store before anything else, as the server runs
+                           at start (MemoryWarmup; default 1500, 0 = a cold process).
           --seed S         random seed of the synthetic history (default 7).
           --db PATH        SQLite file to use (default: a temporary file, deleted afterwards).
           --postgres CONN  use PostgreSQL instead (a new table, dropped afterwards), e.g.
@@ -41,6 +44,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         var observations = arguments.Has("--observations");
         var queries = arguments.GetInt32("--queries", 1000, 1, 1_000_000);
         var warmUp = arguments.GetInt32("--warmup", ScaleBenchmark.DefaultWarmUpQueries, 0, 1_000_000);
+        var startWarmUp = arguments.GetInt32("--start-warmup", MemoryWarmup.DefaultQueries, 0, 1_000_000);
         var seed = arguments.GetInt32("--seed", 7);
         var databasePath = arguments.Get("--db");
         var postgres = arguments.Get("--postgres");
@@ -69,7 +73,7 @@ public sealed class BenchMemoryCommand : ICliCommand
             {
                 await using var store = new PostgresMemoryStore(dataSource, tableName: table);
                 await store.InitializeAsync(cancellationToken);
-                return await RunAsync(store, locomo, scaleText, k, observations, queries, warmUp, seed, context, cancellationToken);
+                return await RunAsync(store, locomo, scaleText, k, observations, queries, (startWarmUp, warmUp), seed, context, cancellationToken);
             }
             finally
             {
@@ -82,7 +86,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         {
             await using var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = databasePath });
             await store.InitializeAsync(cancellationToken);
-            return await RunAsync(store, locomo, scaleText, k, observations, queries, warmUp, seed, context, cancellationToken);
+            return await RunAsync(store, locomo, scaleText, k, observations, queries, (startWarmUp, warmUp), seed, context, cancellationToken);
         }
         finally
         {
@@ -97,7 +101,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         }
     }
 
-    private static async Task<int> RunAsync(IMemoryStore store, string? locomo, string? scaleText, int k, bool observations, int queries, int warmUp, int seed,
+    private static async Task<int> RunAsync(IMemoryStore store, string? locomo, string? scaleText, int k, bool observations, int queries, (int Start, int BeforeTiming) warmUp, int seed,
         CliContext context, CancellationToken cancellationToken)
     {
         if (locomo is not null)
@@ -153,15 +157,18 @@ public sealed class BenchMemoryCommand : ICliCommand
         return 0;
     }
 
-    private static async Task<int> RunScaleAsync(IMemoryStore store, int scale, int queries, int warmUp, int seed, CliContext context, CancellationToken cancellationToken)
+    private static async Task<int> RunScaleAsync(IMemoryStore store, int scale, int queries, (int Start, int BeforeTiming) warmUp, int seed, CliContext context, CancellationToken cancellationToken)
     {
+        var startWarmUp = await MemoryWarmup.RunAsync(warmUp.Start, cancellationToken);
         ScaleReport report;
         using (var progress = new ConsoleProgressBar(context, "synthetic history"))
         {
-            report = await new ScaleBenchmark(store).RunAsync(scale, queries, seed, progress, cancellationToken, warmUp);
+            report = await new ScaleBenchmark(store).RunAsync(scale, queries, seed, progress, cancellationToken, warmUp.BeforeTiming);
         }
 
         var output = context.Out;
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"start-up warm-up (MemoryWarmup, as the server runs it): {warmUp.Start} queries on a throwaway store, {startWarmUp.TotalSeconds:0.0} s"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"synthetic history: {report.Memories} memories for the measured user (+{report.OtherUsersMemories} of other users), stored in {report.IngestTime.TotalSeconds:0.0} s"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

@@ -10,8 +10,12 @@ namespace Anima.Core.Memory;
 /// </summary>
 public interface IConversationMemory
 {
-    /// <summary>Remembers one turn (with the turn before it as context).</summary>
-    Task RememberAsync(string userId, ConversationTurn turn, ConversationTurn? previous, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Remembers the last of <paramref name="recent"/> (the conversation's latest turns in time order, ending with the
+    /// turn just said) with the turn before it as context, and remembers that earlier turn again with the new one as
+    /// its next neighbour, so every turn ends up stored with the turns on both sides of it.
+    /// </summary>
+    Task RememberAsync(string userId, IReadOnlyList<ConversationTurn> recent, CancellationToken cancellationToken = default);
 
     /// <summary>Distils what a thoughtful friend would remember from <paramref name="turns"/>; returns a short outcome, or throws on a broken store.</summary>
     Task<ConsolidationOutcome> ConsolidateAsync(string userId, IReadOnlyList<ConversationTurn> turns, IChatClient mind, CancellationToken cancellationToken = default);

@@ -123,7 +123,10 @@ public sealed unsafe class TransformerModel : IDisposable
     /// Appends <paramref name="tokens"/> to the session, computing their keys and values; with
     /// <paramref name="computeLogits"/> fills <see cref="InferenceSession.Logits"/> for the last one.
     /// </summary>
-    public void Forward(InferenceSession session, ReadOnlySpan<int> tokens, bool computeLogits = true, CancellationToken cancellationToken = default)
+    public void Forward(InferenceSession session, ReadOnlySpan<int> tokens, bool computeLogits = true, CancellationToken cancellationToken = default) =>
+        Forward(session, tokens, computeLogits, cancellationToken, default);
+
+    private void Forward(InferenceSession session, ReadOnlySpan<int> tokens, bool computeLogits, CancellationToken cancellationToken, Span<float> finalHidden)
     {
         ArgumentNullException.ThrowIfNull(session);
         if (session.Config != Config)
@@ -152,13 +155,28 @@ public sealed unsafe class TransformerModel : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var count = Math.Min(MaximumBatch, tokens.Length - start);
                 var last = start + count == tokens.Length;
-                ForwardBatch(session, tokens.Slice(start, count), computeLogits && last);
+                ForwardBatch(session, tokens.Slice(start, count), computeLogits && last, last ? finalHidden : default);
                 session.Append(tokens.Slice(start, count));
             }
         }
     }
 
-    private void ForwardBatch(InferenceSession session, ReadOnlySpan<int> tokens, bool computeLogits)
+    /// <summary>
+    /// The last token's hidden state after the final norm (the vector the output layer turns into logits), for
+    /// embedding models that pool the last token (Qwen3-Embedding): appends <paramref name="tokens"/> to the session
+    /// like <see cref="Forward"/> without computing logits and writes <see cref="ModelConfig.EmbeddingLength"/> values.
+    /// </summary>
+    public void FinalHiddenState(InferenceSession session, ReadOnlySpan<int> tokens, Span<float> hidden, CancellationToken cancellationToken = default)
+    {
+        if (hidden.Length != Config.EmbeddingLength)
+        {
+            throw new ArgumentException($"The hidden state has {Config.EmbeddingLength} values, not {hidden.Length}.", nameof(hidden));
+        }
+
+        Forward(session, tokens, computeLogits: false, cancellationToken, hidden);
+    }
+
+    private void ForwardBatch(InferenceSession session, ReadOnlySpan<int> tokens, bool computeLogits, Span<float> finalHidden)
     {
         var config = Config;
         var n = tokens.Length;
@@ -234,6 +252,14 @@ public sealed unsafe class TransformerModel : IDisposable
                 MatMul.Multiply(layer.Down, gate, hiddenQuantized, projected, n, dimension, Threads);
                 ForwardProfile.Record(ForwardPhase.Down, ref mark);
                 TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
+            }
+
+            if (!finalHidden.IsEmpty)
+            {
+                fixed (float* hidden = finalHidden)
+                {
+                    RmsNorm(x + (n - 1) * dimension, _outputNorm, hidden, 1, dimension, config.RmsEpsilon);
+                }
             }
 
             if (computeLogits)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Anima.Memory.Consolidation;
 using Anima.Memory.Recall;
 using Anima.Memory.Storage;
 
@@ -141,39 +142,12 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
     {
         ArgumentNullException.ThrowIfNull(sample);
         var userId = UserId(sample);
-        var memories = new List<Memory>(sample.Turns.Count);
-        for (var index = 0; index < sample.Turns.Count; index++)
-        {
-            var turn = sample.Turns[index];
-            var text = turn.ImageCaption is null ? $"{turn.Speaker}: {turn.Text}" : $"{turn.Speaker}: {turn.Text} [shares a photo: {turn.ImageCaption}]";
-            // The hidden search context is the turn before and the turn after in the same session: a question is often
-            // asked in the words of the turn that prompted the answer, or of the reply to it.
-            // The day it was said is indexed too (questions name it: "what did Gina find on 1 February, 2023?"), as
-            // are photo captions of the neighbouring turns (a question may describe the photo the turn answers).
-            var context = new List<string>(3) { turn.SessionTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture) };
-            if (index > 0 && sample.Turns[index - 1].Session == turn.Session)
-            {
-                context.Add(TurnWords(sample.Turns[index - 1]));
-            }
-
-            if (index + 1 < sample.Turns.Count && sample.Turns[index + 1].Session == turn.Session)
-            {
-                context.Add(TurnWords(sample.Turns[index + 1]));
-            }
-
-            memories.Add(new Memory
-            {
-                Id = StableId(userId, turn.DialogueId),
-                UserId = userId,
-                Kind = MemoryKind.Episodic,
-                Text = Memory.TruncateText(text),
-                CreatedAt = turn.SessionTime.AddSeconds(index),
-                Provenance = [turn.DialogueId],
-                SearchContext = Memory.TruncateText(string.Join(" / ", context)),
-                Importance = 0.3,
-            });
-        }
-
+        // The same code path as the live companion's episodic memory: the turn's text, and as hidden context its day,
+        // the dates its relative ones mean, and its neighbouring turns (with their photo captions). Both speakers are
+        // people, so both count as the user (importance 0.3).
+        var turns = sample.Turns.Select((turn, index) => new ConversationTurn(
+            turn.DialogueId, TurnSpeaker.User, turn.Text, turn.SessionTime.AddSeconds(index), SpeakerName: turn.Speaker, ImageCaption: turn.ImageCaption)).ToArray();
+        var memories = new List<Memory>(EpisodicMemory.FromConversation(userId, turns));
         if (includeObservations)
         {
             var sessionTimes = sample.Turns.GroupBy(turn => turn.Session).ToDictionary(group => group.Key, group => group.First().SessionTime);
@@ -194,8 +168,6 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
 
         return memories;
     }
-
-    private static string TurnWords(LocomoTurn turn) => turn.ImageCaption is null ? turn.Text : $"{turn.Text} {turn.ImageCaption}";
 
     private static Guid StableId(string userId, string key)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Anima.Memory.Storage;
+using Anima.Memory.Text;
 using Microsoft.Extensions.AI;
 
 namespace Anima.Memory.Recall;
@@ -57,6 +58,14 @@ public sealed class MemoryRecallOptions
     /// </summary>
     public double TimeAnswerWeight { get; init; } = 0.1;
 
+    /// <summary>
+    /// Added to a turn's memory when the query names its speaker ("what did Caroline research?" — a turn said by
+    /// Caroline; the speaker is the text before "Name: " of an episodic memory). Default 0.1, a small tie-breaker like
+    /// <see cref="TimeAnswerWeight"/>, set before measuring (LoCoMo recall@10 0.781 → 0.786; 0.05 gives 0.785 and 0.2
+    /// 0.779, where questions about the wrong person, LoCoMo's "adversarial" ones, are misled); 0 turns it off.
+    /// </summary>
+    public double SpeakerWeight { get; init; } = 0.1;
+
     /// <summary>Memories created this close in time count as one conversation for <see cref="SessionWeight"/> (default 1 hour).</summary>
     public TimeSpan SessionWindow { get; init; } = TimeSpan.FromHours(1);
 
@@ -84,7 +93,7 @@ public sealed class MemoryRecallOptions
             throw new ArgumentOutOfRangeException(nameof(EventWindowBefore), "Event and session windows must not be negative and the recency half-life must be positive.");
         }
 
-        foreach (var weight in new[] { LexicalWeight, VectorWeight, RecencyWeight, ImportanceWeight, EmotionWeight, EventWeight, SessionWeight, TimeAnswerWeight, MinimumScore })
+        foreach (var weight in new[] { LexicalWeight, VectorWeight, RecencyWeight, ImportanceWeight, EmotionWeight, EventWeight, SessionWeight, TimeAnswerWeight, SpeakerWeight, MinimumScore })
         {
             if (!double.IsFinite(weight) || weight < 0)
             {
@@ -170,6 +179,7 @@ public sealed class MemoryRecall
         }
 
         var asksWhen = _options.TimeAnswerWeight > 0 && TimeQuestions.AsksWhen(query);
+        var speakers = _options.SpeakerWeight > 0 ? new SpeakerMatcher(query) : null;
         var results = new List<RecalledMemory>(candidates.Count);
         foreach (var (memory, lexical) in candidates.Values)
         {
@@ -185,7 +195,8 @@ public sealed class MemoryRecall
                 + _options.ImportanceWeight * memory.Importance
                 + _options.EmotionWeight * memory.EmotionalWeight
                 + _options.EventWeight * eventProximity
-                + (asksWhen && (memory.EventDate is not null || TimeQuestions.MentionsTime(memory.Text)) ? _options.TimeAnswerWeight : 0);
+                + (asksWhen && (memory.EventDate is not null || TimeQuestions.MentionsTime(memory.Text)) ? _options.TimeAnswerWeight : 0)
+                + (speakers is not null && speakers.Names(memory) ? _options.SpeakerWeight : 0);
             if (score >= _options.MinimumScore)
             {
                 results.Add(new RecalledMemory(memory, score, lexical, vector, recency, eventProximity));
@@ -266,6 +277,38 @@ public sealed class MemoryRecall
         }
 
         return window <= 0 ? 0 : Math.Max(0, 1 - Math.Abs(days) / (window + 1));
+    }
+
+    /// <summary>Whether a query names the speaker of a turn's memory ("Caroline: …"), with one analysis per speaker name.</summary>
+    private sealed class SpeakerMatcher(string query)
+    {
+        private const int MaxNameLength = 40;
+        private readonly HashSet<string> _queryTerms = new(MemoryTextAnalyzer.Analyze(query), StringComparer.Ordinal);
+        private readonly Dictionary<string, bool> _named = new(StringComparer.Ordinal);
+
+        public bool Names(Memory memory)
+        {
+            if (memory.Kind != MemoryKind.Episodic || _queryTerms.Count == 0)
+            {
+                return false;
+            }
+
+            var colon = memory.Text.IndexOf(": ", StringComparison.Ordinal);
+            if (colon is <= 0 or > MaxNameLength)
+            {
+                return false;
+            }
+
+            var name = memory.Text[..colon];
+            if (!_named.TryGetValue(name, out var named))
+            {
+                var terms = MemoryTextAnalyzer.Analyze(name);
+                named = terms.Count > 0 && terms.All(_queryTerms.Contains);
+                _named[name] = named;
+            }
+
+            return named;
+        }
     }
 
     private static void AddCandidates(Dictionary<Guid, (Memory Memory, double Lexical)> candidates, MemoryPage page)

@@ -331,4 +331,18 @@ public static class MemoryTextAnalyzer
     /// <summary>Whether <paramref name="letter"/> is a Hangul syllable or jamo.</summary>
     public static bool IsHangul(char letter) =>
         letter is >= '\uAC00' and <= '\uD7A3' or >= '\u1100' and <= '\u11FF' or >= '\u3130' and <= '\u318F';
+
+    /// <summary>Whether <paramref name="text"/> holds any Hangul.</summary>
+    public static bool ContainsHangul(string? text)
+    {
+        foreach (var letter in text ?? string.Empty)
+        {
+            if (IsHangul(letter))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -64,6 +64,14 @@ public static class AnimaHostingExtensions
         services.AddSingleton<ITurnContextProvider, Perception.MoodContextProvider>();
         services.AddHostedService<Perception.PerceptionWarmup>();
         services.AddHostedService<Memory.MemoryStoreLifetime>();
+        var embeddings = builder.Configuration.GetSection(EmbeddingOptions.SectionName).Get<EmbeddingOptions>() ?? new EmbeddingOptions();
+        if (embeddings.IsEnabled)
+        {
+            // Opened at start, so a wrong path or missing model name stops the server with a message naming the setting.
+            var generator = embeddings.CreateGenerator();
+            services.AddSingleton(generator!);
+        }
+
         services.AddSingleton(provider => new Anima.Memory.Recall.MemoryRecall(
             provider.GetRequiredService<Anima.Memory.Storage.IMemoryStore>(),
             provider.GetRequiredService<TimeProvider>(),

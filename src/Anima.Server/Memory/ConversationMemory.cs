@@ -10,21 +10,70 @@ using MemoryTurn = Anima.Memory.Consolidation.ConversationTurn;
 namespace Anima.Server.Memory;
 
 /// <summary>Long-term memory for the companion grain, on the memory library's store, recall and consolidator.</summary>
-public sealed class ConversationMemory(IMemoryStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory) : IConversationMemory
+public sealed partial class ConversationMemory(IMemoryStore store, TimeProvider timeProvider, ILoggerFactory loggerFactory,
+    IEmbeddingGenerator<string, Embedding<float>>? embeddings = null) : IConversationMemory
 {
-    public async Task RememberAsync(string userId, Abstractions.ConversationTurn turn, Abstractions.ConversationTurn? previous, CancellationToken cancellationToken = default)
+    private readonly ILogger _logger = loggerFactory.CreateLogger<ConversationMemory>();
+
+    public async Task RememberAsync(string userId, IReadOnlyList<Abstractions.ConversationTurn> recent, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(turn);
-        var memory = EpisodicMemory.FromTurn(userId, ToMemoryTurn(turn), previous is null ? null : ToMemoryTurn(previous));
-        await store.UpsertAsync(userId, memory, cancellationToken);
+        ArgumentNullException.ThrowIfNull(recent);
+        if (recent.Count == 0)
+        {
+            return;
+        }
+
+        // The turn just said and the one before it (now with its next neighbour), built as the benchmark builds them.
+        var turns = recent.Skip(Math.Max(0, recent.Count - 3)).Where(turn => turn.Text.Length > 0).Select(ToMemoryTurn).ToList();
+        if (turns.Count == 0 || turns[^1].Id != ToMemoryTurn(recent[^1]).Id)
+        {
+            return;
+        }
+
+        var memories = new List<Anima.Memory.Memory>(2);
+        if (turns.Count >= 2)
+        {
+            memories.Add(EpisodicMemory.FromConversation(userId, turns, turns.Count - 2));
+        }
+
+        memories.Add(EpisodicMemory.FromConversation(userId, turns, turns.Count - 1));
+        if (embeddings is not null)
+        {
+            memories = await EmbedAsync(memories, cancellationToken);
+        }
+
+        await store.UpsertManyAsync(userId, memories, cancellationToken);
     }
 
     public async Task<ConsolidationOutcome> ConsolidateAsync(string userId, IReadOnlyList<Abstractions.ConversationTurn> turns, IChatClient mind, CancellationToken cancellationToken = default)
     {
-        var consolidator = new MemoryConsolidator(store, mind, timeProvider, logger: loggerFactory.CreateLogger<MemoryConsolidator>());
+        var consolidator = new MemoryConsolidator(store, mind, timeProvider, embeddings: embeddings, logger: loggerFactory.CreateLogger<MemoryConsolidator>());
         var result = await consolidator.ConsolidateAsync(userId, turns.Select(ToMemoryTurn).ToList(), cancellationToken);
         return new ConsolidationOutcome(result.Added.Count, result.Merged.Count, result.Retired.Count, result.Reflection is not null, result.Error);
     }
+
+    /// <summary>The memories with their embeddings; when the embedding service fails they are stored without (recall stays lexical for them).</summary>
+    private async Task<List<Anima.Memory.Memory>> EmbedAsync(List<Anima.Memory.Memory> memories, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var vectors = await embeddings!.GenerateAsync(memories.Select(memory => memory.Text), cancellationToken: cancellationToken);
+            if (vectors.Count != memories.Count)
+            {
+                throw new InvalidOperationException($"The embedding generator returned {vectors.Count} vectors for {memories.Count} texts.");
+            }
+
+            return memories.Select((memory, index) => memory with { Embedding = vectors[index].Vector.ToArray() }).ToList();
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogEmbeddingFailed(_logger, exception);
+            return memories;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedding a turn's memory failed; it is stored without a vector.")]
+    private static partial void LogEmbeddingFailed(ILogger logger, Exception exception);
 
     internal static MemoryTurn ToMemoryTurn(Abstractions.ConversationTurn turn) =>
         new(turn.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -56,9 +105,16 @@ public sealed class MemoryContextProvider(MemoryRecall recall) : ITurnContextPro
     }
 }
 
-/// <summary>Opens the memory database at start (a corrupt file is moved aside, never deleted) and closes it at stop.</summary>
-internal sealed partial class MemoryStoreLifetime(IMemoryStore store, ILogger<MemoryStoreLifetime> logger) : IHostedService
+/// <summary>
+/// Opens the memory database at start (a corrupt file is moved aside, never deleted) and closes it at stop; then, in
+/// the background, warms the recall path (<see cref="MemoryWarmup"/>, <c>Anima:Memory:WarmUpQueries</c>, default
+/// 1500, 0 = off) so the first users' turns do not wait for the JIT.
+/// </summary>
+internal sealed partial class MemoryStoreLifetime(IMemoryStore store, IConfiguration configuration, ILogger<MemoryStoreLifetime> logger) : IHostedService
 {
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _warmUp = Task.CompletedTask;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
@@ -66,9 +122,47 @@ internal sealed partial class MemoryStoreLifetime(IMemoryStore store, ILogger<Me
         {
             LogCorruptMoved(logger, movedTo);
         }
+
+        var queries = configuration.GetValue("Anima:Memory:WarmUpQueries", MemoryWarmup.DefaultQueries);
+        if (queries < 0)
+        {
+            throw new InvalidOperationException($"Anima:Memory:WarmUpQueries must be 0 or more; got {queries}.");
+        }
+
+        if (queries > 0)
+        {
+            _warmUp = Task.Run(async () =>
+            {
+                try
+                {
+                    var took = await MemoryWarmup.RunAsync(queries, _stopping.Token);
+                    LogWarmedUp(logger, queries, took.TotalSeconds);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // Only the first turns are slower; nothing else depends on it.
+                    LogWarmUpFailed(logger, exception);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopped before it finished.
+                }
+            }, CancellationToken.None);
+        }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _warmUp.WaitAsync(cancellationToken);
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Memory recall warmed up ({Queries} queries on a throwaway store, {Seconds:0.0} s).")]
+    private static partial void LogWarmedUp(ILogger logger, int queries, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The memory recall warm-up failed; the first turns may be slower.")]
+    private static partial void LogWarmUpFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The memory database was corrupt; it was moved to {Path} and a new one was started. Nothing was deleted.")]
     private static partial void LogCorruptMoved(ILogger logger, string path);
