@@ -206,9 +206,8 @@ public sealed partial class CompanionGrain(
         var messages = await composer.ComposeAsync(context, history, instruction, _turnCount, _options.HistoryTokenBudget, reply.Token);
         Lap(TurnStage.Compose, stepStarted);
 
-        // Remembered after recall, so the message does not recall itself, and while the mind starts on its
-        // reply, so that writing long-term memory is not on the way to the first token.
-        var remembering = RememberAsync(userTurn);
+        // Remembered after recall, so the message does not recall itself, and after the reply, in one write
+        // with it: the message, the reply and the turn before them, each with its neighbours on both sides.
         try
         {
             await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run))
@@ -218,12 +217,15 @@ public sealed partial class CompanionGrain(
         }
         finally
         {
-            await remembering;
-        }
-
-        if (_lastStoredReply is { Text.Length: > 0 } storedReply)
-        {
-            await RememberAsync(storedReply);
+            // Also when the reader went away mid-reply: what was said is remembered all the same.
+            if (_lastStoredReply is { Text.Length: > 0 } storedReply && storedReply.Id > userTurn.Id)
+            {
+                await RememberAsync(storedReply, turnsWritten: 3);
+            }
+            else
+            {
+                await RememberAsync(userTurn);
+            }
         }
 
         await ScheduleConsolidationAsync();
@@ -593,7 +595,11 @@ public sealed partial class CompanionGrain(
         }
     }
 
-    private async Task RememberAsync(ConversationTurn turn)
+    /// <summary>
+    /// Writes <paramref name="turn"/> and the <paramref name="turnsWritten"/> − 1 turns before it into long-term
+    /// memory (earlier ones gain their next neighbour), with one more turn before them as context.
+    /// </summary>
+    private async Task RememberAsync(ConversationTurn turn, int turnsWritten = 2)
     {
         if (_memory is null)
         {
@@ -602,7 +608,7 @@ public sealed partial class CompanionGrain(
 
         var started = Stopwatch.GetTimestamp();
         var index = _recent.FindIndex(recent => recent.Id == turn.Id);
-        var upTo = index >= 0 ? _recent.GetRange(Math.Max(0, index - 2), Math.Min(index, 2) + 1) : [turn];
+        var upTo = index >= 0 ? _recent.GetRange(Math.Max(0, index - turnsWritten), Math.Min(index, turnsWritten) + 1) : [turn];
         await _memory.RememberAsync(UserId, upTo, CancellationToken.None);
         Lap(TurnStage.Remember, started);
     }

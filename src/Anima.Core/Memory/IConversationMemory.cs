@@ -11,9 +11,10 @@ namespace Anima.Core.Memory;
 public interface IConversationMemory
 {
     /// <summary>
-    /// Remembers the last of <paramref name="recent"/> (the conversation's latest turns in time order, ending with the
-    /// turn just said) with the turn before it as context, and remembers that earlier turn again with the new one as
-    /// its next neighbour, so every turn ends up stored with the turns on both sides of it.
+    /// Remembers the turns of <paramref name="recent"/> (the conversation's latest turns in time order, ending with the
+    /// turn just said) in one write, each with its neighbours as context; the first turn is context only unless it
+    /// opened the conversation. Earlier turns are written again with their new next neighbour, so every turn ends up
+    /// stored with the turns on both sides of it.
     /// </summary>
     Task RememberAsync(string userId, IReadOnlyList<ConversationTurn> recent, CancellationToken cancellationToken = default);
 

@@ -23,20 +23,22 @@ public sealed partial class ConversationMemory(IMemoryStore store, TimeProvider 
             return;
         }
 
-        // The turn just said and the one before it (now with its next neighbour), built as the benchmark builds them.
-        var turns = recent.Skip(Math.Max(0, recent.Count - 3)).Where(turn => turn.Text.Length > 0).Select(ToMemoryTurn).ToList();
-        if (turns.Count == 0 || turns[^1].Id != ToMemoryTurn(recent[^1]).Id)
+        // Every turn of the window but the first, which is there as the second's context (unless it opened the
+        // conversation, when it has no context of its own and is written too); built as the benchmark builds them.
+        var window = recent.Where(turn => turn.Text.Length > 0).ToList();
+        if (window.Count == 0 || window[^1].Id != recent[^1].Id)
         {
             return;
         }
 
-        var memories = new List<Anima.Memory.Memory>(2);
-        if (turns.Count >= 2)
+        var turns = window.Select(ToMemoryTurn).ToList();
+        var first = window[0].Id == 1 || window.Count == 1 ? 0 : 1;
+        var memories = new List<Anima.Memory.Memory>(turns.Count - first);
+        for (var index = first; index < turns.Count; index++)
         {
-            memories.Add(EpisodicMemory.FromConversation(userId, turns, turns.Count - 2));
+            memories.Add(EpisodicMemory.FromConversation(userId, turns, index));
         }
 
-        memories.Add(EpisodicMemory.FromConversation(userId, turns, turns.Count - 1));
         if (embeddings is not null)
         {
             memories = await EmbedAsync(memories, cancellationToken);
