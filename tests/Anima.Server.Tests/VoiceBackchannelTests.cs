@@ -121,8 +121,11 @@ public sealed class VoiceBackchannelTests : IAsyncLifetime
             $"heard '{heard}'; reactions: {string.Join(" | ", reactions)}");
         await microphone.PauseAsync(TimeSpan.FromSeconds(2.5), events.Reader, seen, cancellationToken);
         await microphone.DisposeAsync();
-        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        // Only our half of the close handshake here: the receiving loop reads the server's close frame (a CloseAsync
+        // beside that loop would race it for the frame).
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
         await receiving;
+        Assert.Equal(WebSocketState.Closed, socket.State);
 
         using var history = await http.GetAsync("/api/companion/history", cancellationToken);
         var turns = JsonDocument.Parse(await history.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("turns");
