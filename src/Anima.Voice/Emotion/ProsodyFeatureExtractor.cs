@@ -166,7 +166,6 @@ public sealed class ProsodyFeatureExtractor
 
             firstPeak[frame] = PeakFrequency(spectrum, 250, 900);
             secondPeak[frame] = PeakFrequency(spectrum, 900, 2600);
-            cepstralPeak[frame] = CepstralPeakProminence(spectrum);
 
             var mel = new float[MelBands];
             for (var band = 0; band < MelBands; band++)
@@ -270,6 +269,12 @@ public sealed class ProsodyFeatureExtractor
         // Voice quality and vocal tract on voiced frames: spectral slope per band, cepstral peak prominence,
         // the first two harmonics' level difference (H1–H2) and the strongest peaks where F1 and F2 lie.
         var harmonicDifference = voicedIndices.Select(frame => HarmonicDifference(spectra[frame], pitch[frame].FrequencyHz)).ToArray();
+        var cepstrumInput = new double[Bins];
+        foreach (var frame in voicedIndices)
+        {
+            cepstralPeak[frame] = CepstralPeakProminence(spectra[frame], cepstrumInput); // the costly one: voiced frames only
+        }
+
         foreach (var descriptor in bandSlopes.Append(cepstralPeak).Append(firstPeak).Append(secondPeak))
         {
             var values = voicedIndices.Select(frame => descriptor[frame]).ToArray();
@@ -440,8 +445,13 @@ public sealed class ProsodyFeatureExtractor
     /// Cepstral peak prominence (Hillenbrand): the height of the cepstrum's peak at quefrencies of 60–500 Hz voices
     /// above the regression line of the cepstrum over that range; higher for a clear, periodic voice.
     /// </summary>
-    private static double CepstralPeakProminence(float[] spectrum)
+    private static double CepstralPeakProminence(float[] spectrum, double[] input)
     {
+        for (var bin = 0; bin < Bins; bin++)
+        {
+            input[bin] = spectrum[bin];
+        }
+
         // Real cepstrum by a cosine transform of the dB spectrum (even-symmetric).
         const int First = SampleRate / 500;
         const int Last = SampleRate / 60 < FftSize / 2 ? SampleRate / 60 : FftSize / 2 - 1;
@@ -450,13 +460,7 @@ public sealed class ProsodyFeatureExtractor
         var cepstrum = new double[Last + 1];
         for (var quefrency = First; quefrency <= Last; quefrency++)
         {
-            double sum = 0;
-            for (var bin = 0; bin < Bins; bin++)
-            {
-                sum += spectrum[bin] * CosineTable[quefrency * Bins + bin];
-            }
-
-            cepstrum[quefrency] = sum / Bins;
+            cepstrum[quefrency] = System.Numerics.Tensors.TensorPrimitives.Dot<double>(input, CosineTable.AsSpan(quefrency * Bins, Bins)) / Bins;
             sumX += quefrency;
             sumY += cepstrum[quefrency];
             sumXY += quefrency * cepstrum[quefrency];
