@@ -187,7 +187,7 @@ public sealed class VoiceApiTests : IAsyncLifetime
     }
 
     /// <summary>Events as JSON; reply audio as {"type":"audio"} (one per binary message).</summary>
-    private static async Task ReceiveEventsAsync(ClientWebSocket socket, System.Threading.Channels.ChannelWriter<JsonElement> events, CancellationToken cancellationToken, System.Collections.Concurrent.ConcurrentQueue<string>? log = null)
+    internal static async Task ReceiveEventsAsync(ClientWebSocket socket, System.Threading.Channels.ChannelWriter<JsonElement> events, CancellationToken cancellationToken, System.Collections.Concurrent.ConcurrentQueue<string>? log = null)
     {
         var buffer = new byte[64 * 1024];
         var audio = JsonDocument.Parse(/*lang=json*/ "{\"type\":\"audio\"}").RootElement;
@@ -233,11 +233,11 @@ public sealed class VoiceApiTests : IAsyncLifetime
     }
 
     /// <summary>16 kHz mono PCM16 of <paramref name="text"/>, spoken by espeak-ng and resampled by sox.</summary>
-    private static async Task<byte[]> SpeakAsync(string text, CancellationToken cancellationToken)
+    internal static async Task<byte[]> SpeakAsync(string text, CancellationToken cancellationToken, string voice = "en-us")
     {
         var wav = Path.Combine(Path.GetTempPath(), $"anima-voice-{Guid.NewGuid():N}.wav");
         var raw = Path.ChangeExtension(wav, ".raw");
-        await RunAsync("espeak-ng", ["-v", "en-us", "-s", "150", "-w", wav, text], cancellationToken);
+        await RunAsync("espeak-ng", ["-v", voice, "-s", "150", "-w", wav, text], cancellationToken);
         await RunAsync("sox", [wav, "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", raw], cancellationToken);
         var bytes = await File.ReadAllBytesAsync(raw, cancellationToken);
         File.Delete(wav);
@@ -245,7 +245,7 @@ public sealed class VoiceApiTests : IAsyncLifetime
         return bytes;
     }
 
-    private static async Task RunAsync(string program, string[] arguments, CancellationToken cancellationToken)
+    internal static async Task RunAsync(string program, string[] arguments, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardError = true };
         foreach (var argument in arguments)

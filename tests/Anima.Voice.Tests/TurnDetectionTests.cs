@@ -199,6 +199,26 @@ public sealed class TurnDetectionTests
         Assert.Equal(expected, Backchannels.IsBackchannel(transcript));
     }
 
+    [Theory]
+    [InlineData("uh-huh", false)]
+    [InlineData("yeah", false)]
+    [InlineData("you", false)]                 // pocketsphinx's hearing of espeak's "yeah"
+    [InlineData("o que ya", false)]            // ... and of "okay"
+    [InlineData("네", false)]
+    [InlineData("", false)]
+    [InlineData("wait", true)]
+    [InlineData("Stop.", true)]
+    [InlineData("no no", true)]
+    [InlineData("yeah but", true)]
+    [InlineData("잠깐만요", true)]
+    [InlineData("아니 그게 아니라", true)]
+    [InlineData("I need to go now please", true)] // more than three words, not all backchannels
+    [InlineData("yeah yeah okay right", false)]  // four backchannel words
+    public void IsInterruption_ShortUtteranceOverTheCompanion_OnlyInterruptionWordsOrSentencesStopIt(string transcript, bool expected)
+    {
+        Assert.Equal(expected, Backchannels.IsInterruption(transcript));
+    }
+
     [Fact]
     public void Validate_FallingPitchLongerThanSilence_Throws()
     {

@@ -83,6 +83,46 @@ public sealed class VoiceEmotionTests
     }
 
     [Fact]
+    public void EvaluateOnline_JudgesEachClipWithTheSpeakersEarlierClipsOnly()
+    {
+        // Speaker "c"'s voice sounds angry whatever they feel (it raises the features anger raises): the new-speaker
+        // model hears anger everywhere, the model adapted to c's own habits does not.
+        var random = new Random(5);
+        var dimension = ProsodyFeatureExtractor.FeatureNames.Count;
+        var labels = new[] { EmotionLabels.Angry, EmotionLabels.Sad, EmotionLabels.Happy };
+        var examples = new List<VoiceEmotionExample>();
+        foreach (var (speaker, bias) in new[] { ("a", 0.0), ("b", 0.0), ("c", 2.5) })
+        {
+            for (var index = 0; index < 60; index++)
+            {
+                var label = index % 3;
+                var features = Enumerable.Range(0, dimension).Select(feature => (float)(random.NextDouble() + (feature < 20 ? bias : 0))).ToArray();
+                for (var feature = label * 20; feature < label * 20 + 20; feature++)
+                {
+                    features[feature] += 1.5f;
+                }
+
+                examples.Add(new VoiceEmotionExample($"{speaker}{index}", labels[label], speaker, features));
+            }
+        }
+
+        var training = examples.Where(example => example.Speaker != "c").ToList();
+        var test = examples.Where(example => example.Speaker == "c").ToList();
+        var model = VoiceEmotionTrainer.Train(training, new VoiceEmotionTrainingOptions(EnsembleSize: 2, Hidden: 16, Epochs: 150), new VoiceEmotionTrainingInfo(["synthetic"], ["a", "b"], training.Count, "test", "test"), null, TestContext.Current.CancellationToken);
+        var global = VoiceEmotionEvaluation.Evaluate(model, test, speakerRelative: false);
+        var online = VoiceEmotionEvaluation.EvaluateOnline(model, test, seed: 1);
+        var transductive = VoiceEmotionEvaluation.Evaluate(model, test, speakerRelative: true);
+
+        Assert.Equal(60, online.Total);
+        Assert.True(online.Accuracy > global.Accuracy + 0.2 && online.Accuracy <= transductive.Accuracy + 0.05, $"global {global.Accuracy}, online {online.Accuracy}, transductive {transductive.Accuracy}");
+        // With no more clips than the adaptation needs, every clip is judged by the new-speaker model.
+        var few = test.Take(VoiceEmotionModel.MinimumSpeakerUtterances).ToList();
+        Assert.Equal(VoiceEmotionEvaluation.Evaluate(model, few, speakerRelative: false).Confusion, VoiceEmotionEvaluation.EvaluateOnline(model, few, seed: 1).Confusion);
+        // The order is seeded: the same seed gives the same result; augmented copies are never evaluated.
+        Assert.Equal(online.Confusion, VoiceEmotionEvaluation.EvaluateOnline(model, [.. test, test[0] with { Augmentation = "speed 1.1" }], seed: 1).Confusion);
+    }
+
+    [Fact]
     public void Load_CorruptFile_ThrowsInvalidDataNamingTheFile()
     {
         var path = Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".json");

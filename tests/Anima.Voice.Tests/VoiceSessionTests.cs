@@ -38,6 +38,15 @@ public sealed class VoiceSessionTests
     }
 
     [Fact]
+    public async Task DisposeAsync_Twice_SecondCallDoesNothing()
+    {
+        // The server disposes the session explicitly and again at the end of its 'await using'.
+        var (session, _) = await CreateAsync();
+        await session.DisposeAsync();
+        await session.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Session_UserBargesIn_StopsPlaybackAndTellsTheMindWhatWasHeard()
     {
         var (session, turns) = await CreateAsync();

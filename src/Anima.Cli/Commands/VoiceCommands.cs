@@ -44,13 +44,14 @@ internal static class VoicePaths
     public static string SileroModel() => Path.Combine(SharedData(), "silero-vad", "silero_vad.onnx");
 
     /// <summary>Loads a labelled folder, naming speakers after the folder so two sets never share a speaker id.</summary>
-    public static IReadOnlyList<VoiceEmotionExample> LoadSet(string directory, CliContext context, CancellationToken cancellationToken)
+    /// <param name="speedFactors">Also make training copies at these speeds (augmentation; training only).</param>
+    public static IReadOnlyList<VoiceEmotionExample> LoadSet(string directory, CliContext context, CancellationToken cancellationToken, IReadOnlyList<double>? speedFactors = null)
     {
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         using var progress = new ConsoleProgressBar(context, $"features {name}");
         try
         {
-            return VoiceEmotionDataset.Load(directory, progress, cancellationToken)
+            return VoiceEmotionDataset.Load(directory, progress, cancellationToken, speedFactors)
                 .Select(example => example with { Speaker = name + ":" + example.Speaker })
                 .ToArray();
         }
@@ -70,13 +71,22 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
 
     public string Summary => "Train the voice-emotion model (RAVDESS + Korean speech), with leave-speakers-out evaluation.";
 
-    public string Usage => """
-        Usage: anima train voice-emotion [--data DIR]... [--out PATH] [--folds N] [--ensemble N] [--seed N] [--epochs N] [--no-eval]
-          --data      a folder with labels.tsv (repeatable; default: ../shared/data/ravdess-16k and korean-emotional-speech-16k)
-          --out       where to write the model (default: src/Anima.Voice/Emotion/Model/voice-emotion.json, embedded at build)
-          --folds     speaker folds for the evaluation of each set (default 4; 0 or --no-eval skips it)
-          --ensemble  perceptrons per ensemble (default 5)   --seed  base seed (default 20261123)   --epochs (default 120)
-        """;
+    public string Usage => string.Format(CultureInfo.InvariantCulture, """
+        Usage: anima train voice-emotion [--data DIR]... [--out PATH] [--folds N] [--ensemble N] [--hidden N] [--seed N] [--epochs N] [--no-augment] [--no-eval]
+          --data        a folder with labels.tsv (repeatable; default: ../shared/data/ravdess-16k and korean-emotional-speech-16k)
+          --out         where to write the model (default: src/Anima.Voice/Emotion/Model/voice-emotion.json, embedded at build)
+          --folds       speaker folds for the evaluation of each set (default 4; 0 or --no-eval skips it)
+          --ensemble    perceptrons per ensemble (default {0})   --hidden  hidden units (default {1})
+          --seed        base seed (default 20261123)   --epochs (default {2}; {3} with --no-augment, which has a third of the data)
+          --no-augment  train on the recordings only (default: plus copies at 0.9x and 1.1x speed, training folds only)
+        The evaluation prints three figures per set: new speaker (global), adapted online (each clip judged with the
+        speaker's earlier clips only, as the product adapts) and speaker-relative over all of the speaker's clips.
+        """, Defaults.EnsembleSize, Defaults.Hidden, AugmentedEpochs, Defaults.Epochs);
+
+    /// <summary>Epochs with the speed-changed copies: three times the data, so a third of the passes gives as many steps.</summary>
+    private const int AugmentedEpochs = 40;
+
+    private static readonly VoiceEmotionTrainingOptions Defaults = new();
 
     public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
     {
@@ -85,10 +95,12 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
         var dataOption = arguments.Get("--data");
         var output = arguments.Get("--out");
         var folds = arguments.GetInt32("--folds", 4, 0, 24);
+        var speedFactors = arguments.Has("--no-augment") ? null : VoiceEmotionDataset.DefaultSpeedFactors;
         var options = new VoiceEmotionTrainingOptions(
-            EnsembleSize: arguments.GetInt32("--ensemble", 5, 1, 50),
-            Seed: arguments.GetInt32("--seed", 20_261_123),
-            Epochs: arguments.GetInt32("--epochs", 120, 1, 10_000));
+            EnsembleSize: arguments.GetInt32("--ensemble", Defaults.EnsembleSize, 1, 50),
+            Seed: arguments.GetInt32("--seed", Defaults.Seed),
+            Hidden: arguments.GetInt32("--hidden", Defaults.Hidden, 2, 4096),
+            Epochs: arguments.GetInt32("--epochs", speedFactors is null ? Defaults.Epochs : AugmentedEpochs, 1, 10_000));
         if (arguments.Has("--no-eval"))
         {
             folds = 0;
@@ -102,9 +114,10 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
             ? Path.Combine(root, VoicePaths.ModelRelativePath)
             : throw new CliUsageException("Cannot find the repository (Anima.slnx); pass --out PATH.");
 
-        var sets = directories.Select(directory => (Directory: directory, Examples: VoicePaths.LoadSet(directory, context, cancellationToken))).ToList();
+        var sets = directories.Select(directory => (Directory: directory, Examples: VoicePaths.LoadSet(directory, context, cancellationToken, speedFactors))).ToList();
         var all = sets.SelectMany(set => set.Examples).ToList();
-        await context.Out.WriteLineAsync($"{all.Count} clips, {all.Select(example => example.Speaker).Distinct().Count()} speakers, {ProsodyFeatureExtractor.FeatureNames.Count} features");
+        var recorded = all.Count(example => example.Augmentation is null);
+        await context.Out.WriteLineAsync($"{recorded} clips (+{all.Count - recorded} speed-changed training copies), {all.Select(example => example.Speaker).Distinct().Count()} speakers, {ProsodyFeatureExtractor.FeatureNames.Count} features");
 
         if (folds >= 2)
         {
@@ -121,18 +134,21 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
                 }
 
                 await context.Out.WriteLineAsync($"== {Path.GetFileName(directory)}: {setFolds}-fold leave-speakers-out ({speakers} speakers; other sets added to training), {stopwatch.Elapsed.TotalSeconds:0} s");
-                await context.Out.WriteLineAsync($"new speaker (raw features):      accuracy {VoicePaths.Percent(result.Global.Accuracy)}, macro-F1 {VoicePaths.Percent(result.Global.MacroF1)}");
-                await context.Out.WriteLineAsync($"speaker-relative (own clips):    accuracy {VoicePaths.Percent(result.SpeakerRelative.Accuracy)}, macro-F1 {VoicePaths.Percent(result.SpeakerRelative.MacroF1)}");
-                await context.Out.WriteLineAsync(result.SpeakerRelative.Format());
+                foreach (var (title, evaluation) in new[] { ("new speaker (global)", result.Global), ("adapted online", result.Online), ("speaker-relative, all clips (transductive)", result.SpeakerRelative) })
+                {
+                    await context.Out.WriteLineAsync($"-- {title}: accuracy {VoicePaths.Percent(evaluation.Accuracy)}, macro-F1 {VoicePaths.Percent(evaluation.MacroF1)}");
+                    await context.Out.WriteLineAsync(evaluation.Format());
+                }
             }
         }
 
         var info = new VoiceEmotionTrainingInfo(
             sets.Select(set => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(set.Directory)))).ToArray(),
             all.Select(example => example.Speaker).Distinct().Order(StringComparer.Ordinal).ToArray(),
-            all.Count,
+            recorded,
             "CC BY-NC-SA 4.0 (inherited from RAVDESS and the Korean emotional speech sample; non-commercial research use)",
-            $"ensemble {options.EnsembleSize} x MLP({ProsodyFeatureExtractor.FeatureNames.Count}-{options.Hidden}-labels), epochs {options.Epochs}, seed {options.Seed}");
+            $"ensemble {options.EnsembleSize} x MLP({ProsodyFeatureExtractor.FeatureNames.Count}-{options.Hidden}-labels), epochs {options.Epochs}, seed {options.Seed}, "
+            + (speedFactors is null ? "no augmentation" : $"plus speed-changed copies ({string.Join(", ", speedFactors.Select(factor => factor.ToString("0.##", CultureInfo.InvariantCulture)))}x)"));
         VoiceEmotionModel model;
         using (var progress = new ConsoleProgressBar(context, "training final model"))
         {
@@ -153,12 +169,16 @@ public sealed class EvalVoiceEmotionCommand : ICliCommand
     public string Summary => "Evaluate the voice-emotion model on a folder with labels.tsv (accuracy, macro-F1, confusion matrix).";
 
     public string Usage => """
-        Usage: anima eval voice-emotion --data DIR [--model PATH] [--mode speaker|global]
+        Usage: anima eval voice-emotion --data DIR [--model PATH] [--mode online|global|speaker] [--seed N]
           --data   a folder with labels.tsv ('path' and 'emotion' columns, optional 'speaker' or 'actor') and its WAV files
           --model  a model file (default: the model embedded in Anima.Voice)
-          --mode   speaker: features relative to each speaker's own clips in DIR (labels unused; the product does the
-                   same with a user's utterances); global: raw features, as for a never-heard speaker.
-                   Default: speaker when DIR names speakers, else global. Both are printed; the last line is the chosen one.
+          --mode   online: as the product adapts to a user — each speaker's clips in a seeded random order, each judged
+                   with the statistics of the speaker's earlier clips only (the new-speaker model for the first 12);
+                   global: raw features, as for a never-heard speaker;
+                   speaker: relative to all of each speaker's clips in DIR (transductive: later clips help earlier ones).
+                   Default: online when DIR names speakers, else global. All three are printed; the last line,
+                   'accuracy: X', is the chosen mode's.
+          --seed   the order of the clips in online mode (default 20261123)
         Only the emotions present in DIR compete (a four-emotion set is scored as a four-way choice).
         """;
 
@@ -169,10 +189,11 @@ public sealed class EvalVoiceEmotionCommand : ICliCommand
         var data = arguments.Require("--data");
         var modelPath = arguments.Get("--model");
         var mode = arguments.Get("--mode");
+        var seed = arguments.GetInt32("--seed", new VoiceEmotionTrainingOptions().Seed);
         arguments.ThrowIfUnused();
-        if (mode is not (null or "speaker" or "global"))
+        if (mode is not (null or "speaker" or "global" or "online"))
         {
-            throw new CliUsageException($"--mode must be 'speaker' or 'global'; got '{mode}'.");
+            throw new CliUsageException($"--mode must be 'online', 'global' or 'speaker'; got '{mode}'.");
         }
 
         VoiceEmotionModel model;
@@ -187,7 +208,7 @@ public sealed class EvalVoiceEmotionCommand : ICliCommand
 
         var examples = VoicePaths.LoadSet(data, context, cancellationToken);
         var hasSpeakers = examples.Any(example => !example.Speaker.EndsWith(":unknown", StringComparison.Ordinal));
-        mode ??= hasSpeakers ? "speaker" : "global";
+        mode ??= hasSpeakers ? "online" : "global";
         var setName = examples[0].Speaker.Split(':')[0];
         var seen = examples.Count(example => model.Info.Speakers.Contains(example.Speaker));
         if (seen > 0)
@@ -195,10 +216,11 @@ public sealed class EvalVoiceEmotionCommand : ICliCommand
             await context.Out.WriteLineAsync($"warning: {seen} of {examples.Count} clips are from speakers this model was trained on ({setName}); those figures are not speaker-independent. See docs/benchmarks/voice.md for the leave-speakers-out figures.");
         }
 
-        VoiceEmotionEvaluation global, relative;
+        VoiceEmotionEvaluation global, relative, online;
         try
         {
             global = VoiceEmotionEvaluation.Evaluate(model, examples, speakerRelative: false);
+            online = VoiceEmotionEvaluation.EvaluateOnline(model, examples, seed);
             relative = VoiceEmotionEvaluation.Evaluate(model, examples, speakerRelative: true);
         }
         catch (ArgumentException exception)
@@ -206,10 +228,12 @@ public sealed class EvalVoiceEmotionCommand : ICliCommand
             throw new CliUsageException(exception.Message);
         }
 
-        await context.Out.WriteLineAsync($"global (raw features):        accuracy {VoicePaths.Percent(global.Accuracy)}, macro-F1 {VoicePaths.Percent(global.MacroF1)}");
-        await context.Out.WriteLineAsync($"speaker-relative:             accuracy {VoicePaths.Percent(relative.Accuracy)}, macro-F1 {VoicePaths.Percent(relative.MacroF1)}{(hasSpeakers ? string.Empty : " (no speaker column: all clips treated as one speaker)")}");
+        var oneSpeaker = hasSpeakers ? string.Empty : " (no speaker column: all clips treated as one speaker)";
+        await context.Out.WriteLineAsync($"global (new speaker):                      accuracy {VoicePaths.Percent(global.Accuracy)}, macro-F1 {VoicePaths.Percent(global.MacroF1)}");
+        await context.Out.WriteLineAsync($"online (adapts to each speaker, seed {seed}): accuracy {VoicePaths.Percent(online.Accuracy)}, macro-F1 {VoicePaths.Percent(online.MacroF1)}{oneSpeaker}");
+        await context.Out.WriteLineAsync($"speaker (all of the speaker's clips):      accuracy {VoicePaths.Percent(relative.Accuracy)}, macro-F1 {VoicePaths.Percent(relative.MacroF1)}{oneSpeaker}");
         await context.Out.WriteLineAsync($"mode: {mode}");
-        await context.Out.WriteLineAsync((mode == "speaker" ? relative : global).Format());
+        await context.Out.WriteLineAsync((mode switch { "speaker" => relative, "online" => online, _ => global }).Format());
         return 0;
     }
 }

@@ -33,6 +33,18 @@ internal sealed class Mlp
 
     public float[] OutputBias { get; init; }
 
+    /// <summary>Rounds every weight to float16, the precision the model file stores.</summary>
+    public void RoundToHalf()
+    {
+        foreach (var weights in new[] { HiddenWeights, HiddenBias, OutputWeights, OutputBias })
+        {
+            for (var index = 0; index < weights.Length; index++)
+            {
+                weights[index] = (float)(Half)weights[index];
+            }
+        }
+    }
+
     /// <summary>Class probabilities [C] for input [D]; <paramref name="hidden"/> [H] receives the activations.</summary>
     public void Forward(ReadOnlySpan<float> input, Span<float> hidden, Span<float> probabilities)
     {

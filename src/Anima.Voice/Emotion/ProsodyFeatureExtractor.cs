@@ -25,6 +25,8 @@ public sealed class ProsodyFeatureExtractor
     private static readonly float[] HammingWindow = Enumerable.Range(0, Window).Select(index => (float)(0.54 - 0.46 * Math.Cos(2 * Math.PI * index / (Window - 1)))).ToArray();
     private static readonly float[][] MelFilters = BuildMelFilters();
     private static readonly float[][] DctMatrix = BuildDct();
+    private static readonly (double Low, double High)[] SlopeBands = [(0, 500), (500, 1500), (1500, 4000), (4000, 8000)];
+    private static readonly double[] CosineTable = BuildCosineTable();
     private readonly Fft _fft = new(FftSize);
     private readonly PitchTracker _pitchTracker = new();
     private readonly float[] _real = new float[FftSize];
@@ -56,6 +58,16 @@ public sealed class ProsodyFeatureExtractor
         var alphaRatio = new double[frameCount];
         var hammarberg = new double[frameCount];
         var vowelBand = new double[frameCount];
+        var bandSlopes = new double[SlopeBands.Length][];
+        for (var band = 0; band < SlopeBands.Length; band++)
+        {
+            bandSlopes[band] = new double[frameCount];
+        }
+
+        var cepstralPeak = new double[frameCount];
+        var firstPeak = new double[frameCount];
+        var secondPeak = new double[frameCount];
+        var spectra = new float[frameCount][];
         var power = new double[Bins];
         var previousMagnitude = new double[Bins];
         for (var frame = 0; frame < frameCount; frame++)
@@ -140,6 +152,20 @@ public sealed class ProsodyFeatureExtractor
             alphaRatio[frame] = 10 * Math.Log10((mid + 1e-12) / (low + 1e-12));
             hammarberg[frame] = 10 * Math.Log10((maxLow + 1e-12) / (maxHigh + 1e-12));
             vowelBand[frame] = 10 * Math.Log10(vowel + 1e-10);
+            var spectrum = new float[Bins];
+            for (var bin = 0; bin < Bins; bin++)
+            {
+                spectrum[bin] = (float)(10 * Math.Log10(power[bin] + 1e-10));
+            }
+
+            spectra[frame] = spectrum;
+            for (var band = 0; band < SlopeBands.Length; band++)
+            {
+                bandSlopes[band][frame] = BandSlope(spectrum, SlopeBands[band].Low, SlopeBands[band].High);
+            }
+
+            firstPeak[frame] = PeakFrequency(spectrum, 250, 900);
+            secondPeak[frame] = PeakFrequency(spectrum, 900, 2600);
 
             var mel = new float[MelBands];
             for (var band = 0; band < MelBands; band++)
@@ -195,6 +221,7 @@ public sealed class ProsodyFeatureExtractor
             var values = activeIndices.Select(frame => (double)logMel[frame][band]).ToArray();
             vector.Add((float)Statistics.Mean(values));
             vector.Add((float)Statistics.StandardDeviation(values));
+            vector.Add((float)Statistics.StandardDeviation(Deltas(logMel, band, activeIndices)));
         }
 
         for (var coefficient = 0; coefficient < Cepstra; coefficient++)
@@ -206,14 +233,17 @@ public sealed class ProsodyFeatureExtractor
             vector.Add((float)Statistics.Percentile(values, 0.9));
             var deltas = Deltas(cepstra, coefficient, activeIndices);
             vector.Add((float)Statistics.StandardDeviation(deltas));
+            vector.Add((float)Statistics.StandardDeviation(DeltaDeltas(cepstra, coefficient, activeIndices)));
         }
 
         var activeLevel = activeIndices.Select(frame => level[frame]).ToArray();
         AddContour(vector, activeLevel, activeIndices);
+        AddContourShape(vector, activeLevel, activeIndices);
 
         // Pitch in semitones relative to 55 Hz: a perceptual scale where shifts are comparable across voices.
         var semitones = voicedIndices.Select(frame => 12 * Math.Log2(pitch[frame].FrequencyHz / 55.0)).ToArray();
         AddContour(vector, semitones, voicedIndices);
+        AddContourShape(vector, semitones, voicedIndices);
         var finalIndices = voicedIndices.Where(frame => frame >= voicedIndices[^1] - 30).ToArray();
         var finalSlope = Statistics.Slope(finalIndices.Select(frame => 12 * Math.Log2(pitch[frame].FrequencyHz / 55.0)).ToArray(), finalIndices) * 100;
         vector.Add((float)finalSlope);
@@ -236,6 +266,25 @@ public sealed class ProsodyFeatureExtractor
             vector.Add((float)Statistics.StandardDeviation(values));
         }
 
+        // Voice quality and vocal tract on voiced frames: spectral slope per band, cepstral peak prominence,
+        // the first two harmonics' level difference (H1–H2) and the strongest peaks where F1 and F2 lie.
+        var harmonicDifference = voicedIndices.Select(frame => HarmonicDifference(spectra[frame], pitch[frame].FrequencyHz)).ToArray();
+        var cepstrumInput = new double[Bins];
+        foreach (var frame in voicedIndices)
+        {
+            cepstralPeak[frame] = CepstralPeakProminence(spectra[frame], cepstrumInput); // the costly one: voiced frames only
+        }
+
+        foreach (var descriptor in bandSlopes.Append(cepstralPeak).Append(firstPeak).Append(secondPeak))
+        {
+            var values = voicedIndices.Select(frame => descriptor[frame]).ToArray();
+            vector.Add((float)Statistics.Mean(values));
+            vector.Add((float)Statistics.StandardDeviation(values));
+        }
+
+        vector.Add((float)Statistics.Mean(harmonicDifference));
+        vector.Add((float)Statistics.StandardDeviation(harmonicDifference));
+
         var first = activeIndices[0];
         var last = activeIndices[^1];
         var span = last - first + 1;
@@ -248,6 +297,9 @@ public sealed class ProsodyFeatureExtractor
         vector.Add((float)pauseRatio);
         vector.Add((float)(pauseCount / (span / 100.0)));
         vector.Add((float)(span / 100.0));
+        var (voicedRuns, meanVoicedRun) = VoicedRuns(voiced, first, last);
+        vector.Add((float)(voicedRuns / (span / 100.0)));
+        vector.Add((float)meanVoicedRun);
 
         var features = vector.ToArray();
         for (var index = 0; index < features.Length; index++)
@@ -295,6 +347,201 @@ public sealed class ProsodyFeatureExtractor
         }
 
         vector.Add((float)(changes.Count == 0 ? 0 : changes.Average()));
+    }
+
+    /// <summary>Shape of a contour: skewness, kurtosis, quartiles, and the mean rise and fall between adjacent frames.</summary>
+    private static void AddContourShape(List<float> vector, double[] values, int[] frames)
+    {
+        var mean = Statistics.Mean(values);
+        var deviation = Statistics.StandardDeviation(values);
+        double third = 0, fourth = 0;
+        foreach (var value in values)
+        {
+            var z = deviation > 1e-9 ? (value - mean) / deviation : 0;
+            third += z * z * z;
+            fourth += z * z * z * z;
+        }
+
+        vector.Add((float)(values.Length == 0 ? 0 : third / values.Length));
+        vector.Add((float)(values.Length == 0 ? 0 : fourth / values.Length - 3));
+        vector.Add((float)Statistics.Percentile(values, 0.25));
+        vector.Add((float)Statistics.Percentile(values, 0.75));
+        double rise = 0, fall = 0;
+        int rises = 0, falls = 0;
+        for (var index = 1; index < values.Length; index++)
+        {
+            if (frames[index] != frames[index - 1] + 1)
+            {
+                continue;
+            }
+
+            var change = values[index] - values[index - 1];
+            if (change > 0)
+            {
+                rise += change;
+                rises++;
+            }
+            else if (change < 0)
+            {
+                fall -= change;
+                falls++;
+            }
+        }
+
+        vector.Add((float)(rises == 0 ? 0 : rise / rises));
+        vector.Add((float)(falls == 0 ? 0 : fall / falls));
+    }
+
+    /// <summary>The least-squares slope of the dB spectrum between two frequencies, dB per kHz.</summary>
+    private static double BandSlope(float[] spectrum, double low, double high)
+    {
+        double sumX = 0, sumY = 0, sumXY = 0, sumXX = 0;
+        var count = 0;
+        for (var bin = 0; bin < Bins; bin++)
+        {
+            var frequency = (double)bin * SampleRate / FftSize;
+            if (frequency < low || frequency >= high)
+            {
+                continue;
+            }
+
+            var x = frequency / 1000;
+            sumX += x;
+            sumY += spectrum[bin];
+            sumXY += x * spectrum[bin];
+            sumXX += x * x;
+            count++;
+        }
+
+        var denominator = count * sumXX - sumX * sumX;
+        return count < 2 || denominator <= 0 ? 0 : (count * sumXY - sumX * sumY) / denominator;
+    }
+
+    /// <summary>The frequency of the strongest (3-bin smoothed) spectral peak between two frequencies.</summary>
+    private static double PeakFrequency(float[] spectrum, double low, double high)
+    {
+        var best = double.NegativeInfinity;
+        var bestBin = 0;
+        for (var bin = 1; bin < Bins - 1; bin++)
+        {
+            var frequency = (double)bin * SampleRate / FftSize;
+            if (frequency < low || frequency >= high)
+            {
+                continue;
+            }
+
+            var smoothed = (spectrum[bin - 1] + 2.0 * spectrum[bin] + spectrum[bin + 1]) / 4;
+            if (smoothed > best)
+            {
+                best = smoothed;
+                bestBin = bin;
+            }
+        }
+
+        return (double)bestBin * SampleRate / FftSize;
+    }
+
+    /// <summary>
+    /// Cepstral peak prominence (Hillenbrand): the height of the cepstrum's peak at quefrencies of 60–500 Hz voices
+    /// above the regression line of the cepstrum over that range; higher for a clear, periodic voice.
+    /// </summary>
+    private static double CepstralPeakProminence(float[] spectrum, double[] input)
+    {
+        for (var bin = 0; bin < Bins; bin++)
+        {
+            input[bin] = spectrum[bin];
+        }
+
+        // Real cepstrum by a cosine transform of the dB spectrum (even-symmetric).
+        const int First = SampleRate / 500;
+        const int Last = SampleRate / 60 < FftSize / 2 ? SampleRate / 60 : FftSize / 2 - 1;
+        double sumX = 0, sumY = 0, sumXY = 0, sumXX = 0, peak = double.NegativeInfinity;
+        var peakAt = First;
+        var cepstrum = new double[Last + 1];
+        for (var quefrency = First; quefrency <= Last; quefrency++)
+        {
+            cepstrum[quefrency] = System.Numerics.Tensors.TensorPrimitives.Dot<double>(input, CosineTable.AsSpan(quefrency * Bins, Bins)) / Bins;
+            sumX += quefrency;
+            sumY += cepstrum[quefrency];
+            sumXY += quefrency * cepstrum[quefrency];
+            sumXX += (double)quefrency * quefrency;
+            if (cepstrum[quefrency] > peak)
+            {
+                peak = cepstrum[quefrency];
+                peakAt = quefrency;
+            }
+        }
+
+        var count = Last - First + 1;
+        var slope = (count * sumXY - sumX * sumY) / (count * sumXX - sumX * sumX);
+        var intercept = (sumY - slope * sumX) / count;
+        return peak - (intercept + slope * peakAt);
+    }
+
+    /// <summary>H1–H2: the level of the first harmonic minus that of the second, dB (breathy voices have more).</summary>
+    private static double HarmonicDifference(float[] spectrum, double pitchHz)
+    {
+        double Level(double frequency)
+        {
+            var bin = (int)Math.Round(frequency * FftSize / SampleRate);
+            var best = float.NegativeInfinity;
+            for (var near = Math.Max(0, bin - 1); near <= Math.Min(Bins - 1, bin + 1); near++)
+            {
+                best = Math.Max(best, spectrum[near]);
+            }
+
+            return best;
+        }
+
+        return pitchHz <= 0 ? 0 : Level(pitchHz) - Level(2 * pitchHz);
+    }
+
+    private static (int Runs, double MeanLength) VoicedRuns(bool[] voiced, int first, int last)
+    {
+        int runs = 0, frames = 0;
+        for (var frame = first; frame <= last; frame++)
+        {
+            if (voiced[frame])
+            {
+                frames++;
+                if (frame == first || !voiced[frame - 1])
+                {
+                    runs++;
+                }
+            }
+        }
+
+        return (runs, runs == 0 ? 0 : frames / 100.0 / runs);
+    }
+
+    private static double[] DeltaDeltas(float[][] cepstra, int coefficient, int[] frames)
+    {
+        // The second difference of the ±2-frame regression delta, i.e. the delta of the delta.
+        double Delta(int frame)
+        {
+            double numerator = 0;
+            for (var step = 1; step <= 2; step++)
+            {
+                numerator += step * (cepstra[Math.Clamp(frame + step, 0, cepstra.Length - 1)][coefficient] - cepstra[Math.Clamp(frame - step, 0, cepstra.Length - 1)][coefficient]);
+            }
+
+            return numerator / 10;
+        }
+
+        var result = new double[frames.Length];
+        for (var index = 0; index < frames.Length; index++)
+        {
+            var frame = frames[index];
+            double numerator = 0;
+            for (var step = 1; step <= 2; step++)
+            {
+                numerator += step * (Delta(frame + step) - Delta(frame - step));
+            }
+
+            result[index] = numerator / 10;
+        }
+
+        return result;
     }
 
     private static double[] Deltas(float[][] cepstra, int coefficient, int[] frames)
@@ -437,6 +684,21 @@ public sealed class ProsodyFeatureExtractor
         return filters;
     }
 
+    private static double[] BuildCosineTable()
+    {
+        // cos(π·q·k / (Bins − 1)) for the cepstrum of the half spectrum; rows are quefrencies up to FftSize / 2.
+        var table = new double[(FftSize / 2 + 1) * Bins];
+        for (var quefrency = 0; quefrency <= FftSize / 2; quefrency++)
+        {
+            for (var bin = 0; bin < Bins; bin++)
+            {
+                table[quefrency * Bins + bin] = (bin is 0 or Bins - 1 ? 1 : 2) * Math.Cos(Math.PI * quefrency * bin / (Bins - 1));
+            }
+        }
+
+        return table;
+    }
+
     private static float[][] BuildDct()
     {
         var matrix = new float[Cepstra][];
@@ -460,16 +722,18 @@ public sealed class ProsodyFeatureExtractor
         {
             names.Add($"logmel{band}_mean");
             names.Add($"logmel{band}_std");
+            names.Add($"logmel{band}_delta_std");
         }
 
         for (var coefficient = 0; coefficient < Cepstra; coefficient++)
         {
-            names.AddRange([$"mfcc{coefficient}_mean", $"mfcc{coefficient}_std", $"mfcc{coefficient}_p10", $"mfcc{coefficient}_p90", $"mfcc{coefficient}_delta_std"]);
+            names.AddRange([$"mfcc{coefficient}_mean", $"mfcc{coefficient}_std", $"mfcc{coefficient}_p10", $"mfcc{coefficient}_p90", $"mfcc{coefficient}_delta_std", $"mfcc{coefficient}_delta2_std"]);
         }
 
         foreach (var contour in new[] { "level", "pitch" })
         {
             names.AddRange([$"{contour}_mean", $"{contour}_std", $"{contour}_p10", $"{contour}_p50", $"{contour}_p90", $"{contour}_range", $"{contour}_slope", $"{contour}_change"]);
+            names.AddRange([$"{contour}_skewness", $"{contour}_kurtosis", $"{contour}_p25", $"{contour}_p75", $"{contour}_rise", $"{contour}_fall"]);
         }
 
         names.AddRange(["pitch_final_slope", "voiced_fraction", "hnr_mean", "hnr_std", "jitter", "shimmer"]);
@@ -479,7 +743,13 @@ public sealed class ProsodyFeatureExtractor
             names.Add($"{descriptor}_std");
         }
 
-        names.AddRange(["speaking_rate", "pause_ratio", "pause_rate", "duration"]);
+        foreach (var descriptor in new[] { "slope_0_500", "slope_500_1500", "slope_1500_4000", "slope_4000_8000", "cpp", "peak_f1", "peak_f2", "h1_h2" })
+        {
+            names.Add($"{descriptor}_mean");
+            names.Add($"{descriptor}_std");
+        }
+
+        names.AddRange(["speaking_rate", "pause_ratio", "pause_rate", "duration", "voiced_run_rate", "voiced_run_length"]);
         return [.. names];
     }
 }

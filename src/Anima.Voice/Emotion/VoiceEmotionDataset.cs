@@ -7,7 +7,15 @@ namespace Anima.Voice.Emotion;
 /// The labels its data set could have given (RAVDESS: eight; the Korean set: four). Training compares the label
 /// only against these, so a set without "calm" does not teach that its neutral clips are not calm. Null: all.
 /// </param>
-public sealed record VoiceEmotionExample(string Path, string Label, string Speaker, float[] Features, IReadOnlyList<string>? CandidateLabels = null);
+/// <param name="Augmentation">
+/// Null for a recorded clip; for a training copy made from it, how it was changed (e.g. "speed 0.9"). Copies are
+/// used for training only, and each augmentation of a speaker counts as a voice of its own for speaker statistics.
+/// </param>
+public sealed record VoiceEmotionExample(string Path, string Label, string Speaker, float[] Features, IReadOnlyList<string>? CandidateLabels = null, string? Augmentation = null)
+{
+    /// <summary>The voice its speaker statistics belong to: the speaker, or the speaker as changed by the augmentation.</summary>
+    public string Voice => Augmentation is null ? Speaker : Speaker + " (" + Augmentation + ")";
+}
 
 /// <summary>
 /// Loads a folder laid out like <c>ravdess-16k</c> or <c>korean-emotional-speech-16k</c>: a tab-separated
@@ -16,21 +24,42 @@ public sealed record VoiceEmotionExample(string Path, string Label, string Speak
 /// </summary>
 public static class VoiceEmotionDataset
 {
-    /// <summary>Reads <c>labels.tsv</c> and extracts the features of every listed clip (in parallel).</summary>
+    /// <summary>Speed factors of the training copies made by <see cref="Load"/> with augmentation.</summary>
+    public static IReadOnlyList<double> DefaultSpeedFactors { get; } = [0.9, 1.1];
+
+    /// <summary>
+    /// Reads <c>labels.tsv</c> and extracts the features of every listed clip (in parallel). With
+    /// <paramref name="speedFactors"/>, each clip also yields a training copy per factor, played that much faster
+    /// (tempo and pitch together, like tape: 1.1 is 10 % faster and 1.65 semitones higher) — a new voice with the
+    /// same feeling, marked <see cref="VoiceEmotionExample.Augmentation"/> so evaluation never sees it.
+    /// </summary>
     /// <exception cref="InvalidDataException">The folder or its labels file is missing or malformed (the message says where).</exception>
-    public static IReadOnlyList<VoiceEmotionExample> Load(string directory, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    public static IReadOnlyList<VoiceEmotionExample> Load(string directory, IProgress<double>? progress = null, CancellationToken cancellationToken = default, IReadOnlyList<double>? speedFactors = null)
     {
         var entries = ReadLabels(directory);
+        var factors = speedFactors ?? [];
+        if (factors.Any(factor => factor is < 0.5 or > 2 || factor == 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(speedFactors), "Speed factors must be from 0.5 to 2 and not 1.");
+        }
+
         var candidates = EmotionLabels.All.Where(label => entries.Any(entry => entry.Label == label)).ToArray();
-        var examples = new VoiceEmotionExample?[entries.Count];
+        var perClip = 1 + factors.Count;
+        var examples = new VoiceEmotionExample?[entries.Count * perClip];
         var done = 0;
         var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
         Parallel.For(0, entries.Count, options, () => new ProsodyFeatureExtractor(), (index, _, extractor) =>
         {
             var entry = entries[index];
-            var clip = WaveFile.Read(entry.Path);
-            var features = extractor.Extract(clip);
-            examples[index] = new VoiceEmotionExample(entry.Path, entry.Label, entry.Speaker, features.Vector, candidates);
+            var clip = WaveFile.Read(entry.Path).ToSampleRate(ProsodyFeatureExtractor.SampleRate);
+            examples[index * perClip] = new VoiceEmotionExample(entry.Path, entry.Label, entry.Speaker, extractor.Extract(clip).Vector, candidates);
+            for (var copy = 0; copy < factors.Count; copy++)
+            {
+                var faster = new AudioClip(clip.Samples, (int)Math.Round(clip.SampleRate * factors[copy])).ToSampleRate(ProsodyFeatureExtractor.SampleRate);
+                var augmentation = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"speed {factors[copy]:0.##}");
+                examples[index * perClip + 1 + copy] = new VoiceEmotionExample(entry.Path, entry.Label, entry.Speaker, extractor.Extract(faster).Vector, candidates, augmentation);
+            }
+
             progress?.Report((double)Interlocked.Increment(ref done) / entries.Count);
             return extractor;
         }, _ => { });

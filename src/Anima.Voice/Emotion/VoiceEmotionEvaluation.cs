@@ -26,20 +26,16 @@ public sealed record VoiceEmotionEvaluation(IReadOnlyList<string> Labels, int[][
     /// <summary>
     /// Evaluates <paramref name="model"/> on <paramref name="examples"/>, choosing among the labels present in the
     /// data only (so a four-emotion set is scored as a four-way choice). With <paramref name="speakerRelative"/>
-    /// each speaker's features are normalized by that speaker's own clips (no labels), as the product does with a
-    /// user's utterances over time.
+    /// each speaker's features are normalized by all of that speaker's clips in <paramref name="examples"/> (no labels;
+    /// transductive: a clip is also normalized by clips heard after it — see <see cref="EvaluateOnline"/> for the
+    /// product's order). Augmented copies are skipped.
     /// </summary>
     public static VoiceEmotionEvaluation Evaluate(VoiceEmotionModel model, IReadOnlyList<VoiceEmotionExample> examples, bool speakerRelative)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(examples);
-        var labels = EmotionLabels.All.Where(label => examples.Any(example => example.Label == label)).ToList();
-        var missing = labels.Where(label => !model.Labels.Contains(label)).ToList();
-        if (missing.Count > 0)
-        {
-            throw new ArgumentException($"The model cannot predict {string.Join(", ", missing)}; it knows {string.Join(", ", model.Labels)}.", nameof(examples));
-        }
-
+        examples = examples.Where(example => example.Augmentation is null).ToList();
+        var labels = CheckLabels(model, examples);
         var inputs = speakerRelative ? VoiceEmotionTrainer.SpeakerRelative(examples) : examples.Select(example => example.Features).ToArray();
         var ensemble = speakerRelative ? model.SpeakerRelative : model.Global;
         var confusion = labels.Select(_ => new int[labels.Count]).ToArray();
@@ -51,6 +47,67 @@ public sealed record VoiceEmotionEvaluation(IReadOnlyList<string> Labels, int[][
         }
 
         return new VoiceEmotionEvaluation(labels, confusion);
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> as the product hears a user: each speaker's clips come in a seeded random
+    /// order, and each is classified with the speaker statistics of the clips heard before it only (no labels) —
+    /// the global ensemble until <see cref="VoiceEmotionModel.MinimumSpeakerUtterances"/> clips are known, then the
+    /// speaker-relative one — exactly as <see cref="VoiceEmotionRecognizer"/> does with a
+    /// <see cref="SpeakerFeatureStatistics"/> kept per user. Augmented copies are skipped.
+    /// </summary>
+    /// <param name="seed">The order of each speaker's clips comes from this seed and the speaker's name.</param>
+    public static VoiceEmotionEvaluation EvaluateOnline(VoiceEmotionModel model, IReadOnlyList<VoiceEmotionExample> examples, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(examples);
+        var recorded = examples.Where(example => example.Augmentation is null).ToList();
+        var labels = CheckLabels(model, recorded);
+        var confusion = labels.Select(_ => new int[labels.Count]).ToArray();
+        foreach (var speaker in recorded.GroupBy(example => example.Speaker, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal))
+        {
+            var order = speaker.ToArray();
+            new Random(seed ^ StableHash(speaker.Key)).Shuffle(order);
+            var statistics = new SpeakerFeatureStatistics(model.FeatureCount);
+            foreach (var example in order)
+            {
+                var probabilities = model.Predict(example.Features, statistics);
+                statistics.Add(example.Features);
+                var best = labels.MaxBy(label => probabilities[IndexOf(model.Labels, label)])!;
+                confusion[labels.IndexOf(example.Label)][labels.IndexOf(best)]++;
+            }
+        }
+
+        return new VoiceEmotionEvaluation(labels, confusion);
+    }
+
+    private static List<string> CheckLabels(VoiceEmotionModel model, IReadOnlyList<VoiceEmotionExample> examples)
+    {
+        var labels = EmotionLabels.All.Where(label => examples.Any(example => example.Label == label)).ToList();
+        var missing = labels.Where(label => !model.Labels.Contains(label)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ArgumentException($"The model cannot predict {string.Join(", ", missing)}; it knows {string.Join(", ", model.Labels)}.", nameof(examples));
+        }
+
+        if (labels.Count == 0)
+        {
+            throw new ArgumentException("There are no recorded examples to evaluate.", nameof(examples));
+        }
+
+        return labels;
+    }
+
+    /// <summary>FNV-1a of the text: the same on every run and platform (string.GetHashCode is not).</summary>
+    private static int StableHash(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var character in text)
+        {
+            hash = (hash ^ character) * 16777619u;
+        }
+
+        return (int)hash;
     }
 
     /// <summary>Adds <paramref name="other"/>'s counts (same labels), for pooling cross-validation folds.</summary>

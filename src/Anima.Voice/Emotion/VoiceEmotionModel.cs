@@ -186,10 +186,13 @@ public sealed class VoiceEmotionModel
         [property: JsonPropertyName("speakerRelative")] EnsembleDocument SpeakerRelative,
         [property: JsonPropertyName("training")] VoiceEmotionTrainingInfo Info)
     {
-        public const string CurrentFormat = "anima-voice-emotion/1";
+        public const string CurrentFormat = "anima-voice-emotion/2";
     }
 
-    /// <summary>Weights as base64 of little-endian float32, to keep the file small.</summary>
+    /// <summary>
+    /// Standardization as base64 of little-endian float32 and the perceptrons' weights as base64 of little-endian
+    /// float16 (half the size; training rounds the weights to float16, so a loaded model predicts exactly as trained).
+    /// </summary>
     internal sealed record EnsembleDocument(
         [property: JsonPropertyName("mean")] string Mean,
         [property: JsonPropertyName("scale")] string Scale,
@@ -200,7 +203,7 @@ public sealed class VoiceEmotionModel
             Encode(ensemble.Mean),
             Encode(ensemble.Scale),
             ensemble.Members[0].Hidden,
-            ensemble.Members.Select(member => new MemberDocument(Encode(member.HiddenWeights), Encode(member.HiddenBias), Encode(member.OutputWeights), Encode(member.OutputBias))).ToList());
+            ensemble.Members.Select(member => new MemberDocument(EncodeHalf(member.HiddenWeights), EncodeHalf(member.HiddenBias), EncodeHalf(member.OutputWeights), EncodeHalf(member.OutputBias))).ToList());
 
         public Ensemble ToEnsemble(int inputs, int outputs)
         {
@@ -211,10 +214,10 @@ public sealed class VoiceEmotionModel
 
             var members = Members.Select(member => new Mlp(inputs, Hidden, outputs)
             {
-                HiddenWeights = Decode(member.HiddenWeights, Hidden * inputs),
-                HiddenBias = Decode(member.HiddenBias, Hidden),
-                OutputWeights = Decode(member.OutputWeights, outputs * Hidden),
-                OutputBias = Decode(member.OutputBias, outputs),
+                HiddenWeights = DecodeHalf(member.HiddenWeights, Hidden * inputs),
+                HiddenBias = DecodeHalf(member.HiddenBias, Hidden),
+                OutputWeights = DecodeHalf(member.OutputWeights, outputs * Hidden),
+                OutputBias = DecodeHalf(member.OutputBias, outputs),
             }).ToArray();
             return new Ensemble(Decode(Mean, inputs), Decode(Scale, inputs), members);
         }
@@ -228,6 +231,38 @@ public sealed class VoiceEmotionModel
             }
 
             return Convert.ToBase64String(bytes);
+        }
+
+        private static string EncodeHalf(float[] values)
+        {
+            var bytes = new byte[values.Length * 2];
+            for (var index = 0; index < values.Length; index++)
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(index * 2), (Half)values[index]);
+            }
+
+            return Convert.ToBase64String(bytes);
+        }
+
+        private static float[] DecodeHalf(string text, int expected)
+        {
+            var bytes = Convert.FromBase64String(text);
+            if (bytes.Length != expected * 2)
+            {
+                throw new InvalidDataException($"A weight array holds {bytes.Length / 2} values; {expected} were expected.");
+            }
+
+            var values = new float[expected];
+            for (var index = 0; index < expected; index++)
+            {
+                values[index] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.AsSpan(index * 2));
+                if (!float.IsFinite(values[index]))
+                {
+                    throw new InvalidDataException("The model holds a non-finite weight.");
+                }
+            }
+
+            return values;
         }
 
         private static float[] Decode(string text, int expected)

@@ -55,6 +55,7 @@ public static class VoiceEmotionTrainer
             for (var member = 0; member < members.Length; member++)
             {
                 members[member] = MlpTrainer.Train(standardized, targets, labels.Count, mlpOptions, options.Seed + seedOffset + member * 7919, allowed, cancellationToken);
+                members[member].RoundToHalf(); // as stored in the model file
                 progress?.Report((double)++done / total);
             }
 
@@ -66,14 +67,17 @@ public static class VoiceEmotionTrainer
         return new VoiceEmotionModel(labels, dimension, global, speakerRelative, info);
     }
 
-    /// <summary>Each example's features as z-scores relative to all of its speaker's examples (labels are not used).</summary>
+    /// <summary>
+    /// Each example's features as z-scores relative to all of its voice's examples (labels are not used; an augmented
+    /// copy of a speaker is a voice of its own, <see cref="VoiceEmotionExample.Voice"/>).
+    /// </summary>
     public static float[][] SpeakerRelative(IReadOnlyList<VoiceEmotionExample> examples)
     {
         ArgumentNullException.ThrowIfNull(examples);
         var dimension = examples[0].Features.Length;
-        var statistics = examples.GroupBy(example => example.Speaker, StringComparer.Ordinal)
+        var statistics = examples.GroupBy(example => example.Voice, StringComparer.Ordinal)
             .ToDictionary(group => group.Key, group => SpeakerFeatureStatistics.From(group.Select(example => example.Features), dimension), StringComparer.Ordinal);
-        return examples.Select(example => statistics[example.Speaker].Normalize(example.Features)).ToArray();
+        return examples.Select(example => statistics[example.Voice].Normalize(example.Features)).ToArray();
     }
 
     private static (float[] Mean, float[] Scale) Standardization(float[][] inputs, int dimension)

@@ -43,6 +43,7 @@ public sealed class VoiceSession : IAsyncDisposable
     private (int Samples, Task<ProsodyFeatures> Prosody)? _speculativeProsody;
     private ISpeechRecognitionStream? _recognition;
     private TimeSpan? _lastEndOfTurnAt;
+    private int _disposed;
 
     /// <summary>
     /// Speech that starts this soon after the end of the user's turn, while the reply has begun, is the user going on
@@ -181,7 +182,6 @@ public sealed class VoiceSession : IAsyncDisposable
                     _speculative = null;
                     break;
                 case EndOfTurn end:
-                    _lastEndOfTurnAt = end.At;
                     await OnEndOfTurnAsync(end, cancellationToken);
                     break;
             }
@@ -268,7 +268,9 @@ public sealed class VoiceSession : IAsyncDisposable
 
         var transcribed = _time.GetElapsedTime(decidedAt);
         var replying = IsReplying;
-        if (end.WhileAssistantSpeaking && replying && Backchannels.IsBackchannel(transcript.Text))
+        // Said over the companion and too short to barge in by length: a backchannel ("yeah", "음") or a cough lets the
+        // reply go on; only an interruption word or a real sentence stops it (Backchannels.IsInterruption).
+        if (end.WhileAssistantSpeaking && replying && !Backchannels.IsInterruption(transcript.Text))
         {
             await _outputs.Writer.WriteAsync(new BackchannelIgnored(transcript.Text), cancellationToken);
             return;
@@ -289,6 +291,9 @@ public sealed class VoiceSession : IAsyncDisposable
         _interrupted = null;
         _interruptedTracker = null;
         await _outputs.Writer.WriteAsync(new UserTranscript(turn), cancellationToken);
+        // Only a turn that is answered opens the continuation window: speech right after an ignored backchannel is
+        // not the rest of a sentence.
+        _lastEndOfTurnAt = end.At;
         StartReply(turn, decidedAt, transcribed, end);
     }
 
@@ -462,8 +467,14 @@ public sealed class VoiceSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Cancels a reply in progress and releases the detector; calling it again does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _lifetime.CancelAsync();
         try
         {

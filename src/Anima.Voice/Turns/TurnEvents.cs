@@ -30,7 +30,7 @@ public enum EndOfTurnReason
 /// <summary>The user's turn is over: <paramref name="Utterance"/> is the speech (with a little lead-in) to transcribe.</summary>
 /// <param name="WhileAssistantSpeaking">
 /// The companion was speaking when this utterance started. If no <see cref="BargeIn"/> preceded it, it was
-/// short: transcribe it and check <see cref="Backchannels.IsBackchannel"/> before treating it as a real turn.
+/// short: transcribe it and treat it as a real turn only if <see cref="Backchannels.IsInterruption"/> says so.
 /// </param>
 public sealed record EndOfTurn(TimeSpan At, AudioClip Utterance, TimeSpan SpeechStartedAt, TimeSpan SpeechDuration, EndOfTurnReason Reason, bool WhileAssistantSpeaking) : TurnEvent(At)
 {
