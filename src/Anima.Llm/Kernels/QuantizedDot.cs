@@ -41,7 +41,7 @@ public static unsafe class QuantizedDot
         {
             GgmlType.Q8_0 => DotQ8_0(row, values, scales, columns / 32),
             GgmlType.Q4_0 => DotQ4_0(row, values, scales, sums, columns / 32),
-            GgmlType.Q5_0 => DotQ5_0(row, values, scales, sums, columns / 32),
+            GgmlType.Q5_0 => DotQ5_0(row, values, scales, columns / 32),
             GgmlType.Q4_K => allow512 ? DotQ4_K512(row, values, scales, sums, columns / 256) : DotQ4_K(row, values, scales, sums, columns / 256),
             GgmlType.Q5_K => DotQ5_K(row, values, scales, sums, columns / 256),
             GgmlType.Q6_K => allow512 ? DotQ6_K512(row, values, scales, sums, columns / 256) : DotQ6_K(row, values, scales, sums, columns / 256),
@@ -196,15 +196,17 @@ public static unsafe class QuantizedDot
         return Vector256.Equals(tested, Vector256<byte>.AllBitsSet) & Vector256.Create((byte)0x10);
     }
 
-    private static float DotQ5_0(byte* row, sbyte* values, float* scales, short* sums, int blocks)
+    private static float DotQ5_0(byte* row, sbyte* values, float* scales, int blocks)
     {
         var table = Dequantize.HalfToSingle;
         var ones = Vector256.Create((short)1);
+        var sixteen = Vector256.Create((byte)16);
         var mask = Vector128.Create((byte)0xF);
-        // Two independent chains of accumulation (vector and offset) so consecutive blocks do not wait on each other.
+        // The weights are stored as 0..31 for -16..15: Σ(q - 16)·a = Σ q·a - Σ 16·a, both sides as vpmaddubsw
+        // pairs in 16 bits (|pair| ≤ 2·31·127), so the offset costs two vector operations and no scalar chain.
+        // Two accumulators so that consecutive blocks do not wait on each other.
         var accumulator0 = Vector256<float>.Zero;
         var accumulator1 = Vector256<float>.Zero;
-        float offset0 = 0, offset1 = 0;
         var b = 0;
         for (; b + 2 <= blocks; b += 2)
         {
@@ -214,12 +216,12 @@ public static unsafe class QuantizedDot
             var packed1 = Sse2.LoadVector128(block1 + 6);
             var weights0 = Vector256.Create(packed0 & mask, Sse2.ShiftRightLogical(packed0.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block0 + 2));
             var weights1 = Vector256.Create(packed1 & mask, Sse2.ShiftRightLogical(packed1.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block1 + 2));
-            var scale0 = table[*(ushort*)block0] * scales[b];
-            var scale1 = table[*(ushort*)block1] * scales[b + 1];
-            accumulator0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, Avx.LoadVector256(values + b * 32)), ones), Vector256.Create(scale0), accumulator0);
-            accumulator1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, Avx.LoadVector256(values + b * 32 + 32)), ones), Vector256.Create(scale1), accumulator1);
-            offset0 += scale0 * (sums[2 * b] + sums[2 * b + 1]);
-            offset1 += scale1 * (sums[2 * b + 2] + sums[2 * b + 3]);
+            var x0 = Avx.LoadVector256(values + b * 32);
+            var x1 = Avx.LoadVector256(values + b * 32 + 32);
+            var products0 = Avx2.MultiplyAddAdjacent(weights0, x0) - Avx2.MultiplyAddAdjacent(sixteen, x0);
+            var products1 = Avx2.MultiplyAddAdjacent(weights1, x1) - Avx2.MultiplyAddAdjacent(sixteen, x1);
+            accumulator0 = Fma.MultiplyAdd(ToFloat(products0, ones), Vector256.Create(table[*(ushort*)block0] * scales[b]), accumulator0);
+            accumulator1 = Fma.MultiplyAdd(ToFloat(products1, ones), Vector256.Create(table[*(ushort*)block1] * scales[b + 1]), accumulator1);
         }
 
         for (; b < blocks; b++)
@@ -227,12 +229,12 @@ public static unsafe class QuantizedDot
             var block = row + b * 22;
             var packed = Sse2.LoadVector128(block + 6);
             var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block + 2));
-            var scale = table[*(ushort*)block] * scales[b];
-            accumulator0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(values + b * 32)), ones), Vector256.Create(scale), accumulator0);
-            offset0 += scale * (sums[2 * b] + sums[2 * b + 1]);
+            var x = Avx.LoadVector256(values + b * 32);
+            var products = Avx2.MultiplyAddAdjacent(weights, x) - Avx2.MultiplyAddAdjacent(sixteen, x);
+            accumulator0 = Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(table[*(ushort*)block] * scales[b]), accumulator0);
         }
 
-        return Vector256.Sum(accumulator0 + accumulator1) - 16 * (offset0 + offset1);
+        return Vector256.Sum(accumulator0 + accumulator1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
