@@ -168,6 +168,14 @@ public sealed class LocalChatClientTests
     }
 
     [Fact]
+    public void Render_Gemma_FoldsSystemIntoFirstUserTurnAndCallsAssistantModel()
+    {
+        // Gemma 3's own template: no system role; the system text opens the first user turn.
+        var text = ChatTemplate.For(ChatTemplateKind.Gemma).Render([new("system", "너는 친구야."), new("user", "안녕?"), new("assistant", "안녕!"), new("user", "How are you?")], "<bos>");
+        Assert.Equal("<bos><start_of_turn>user\n너는 친구야.\n\n안녕?<end_of_turn>\n<start_of_turn>model\n안녕!<end_of_turn>\n<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n", text);
+    }
+
+    [Fact]
     public void Render_Llama3_AddsBeginningAndHeaders()
     {
         var text = ChatTemplate.For(ChatTemplateKind.Llama3).Render([new("user", "Hi")], "<|begin_of_text|>");

@@ -32,6 +32,13 @@ internal static class ModelFixtures
         }
     }
 
+    /// <summary>
+    /// A tiny gemma3: seven layers (five sliding, the sixth global, the seventh sliding again), a
+    /// 5-token window, heads wider than embedding/heads (64 × 4 over 256 wide, as in the real 1B's 256 × 4
+    /// over 1152), linear RoPE scaling on the global layer.
+    /// </summary>
+    public static ModelShape Gemma3Shape { get; } = new("gemma3", 256, 7, 4, 2, 512, 1024, TiedEmbeddings: true, RopeBase: 1_000_000f, HeadDimension: 96, SlidingWindow: 5, RopeScalingFactor: 4f);
+
     public static string Tiny(string architecture, QuantizationScheme scheme)
     {
         lock (Gate)
@@ -39,7 +46,9 @@ internal static class ModelFixtures
             var path = Path.Combine(Directory.Value, $"tiny-{architecture}-{scheme}.gguf");
             if (!File.Exists(path))
             {
-                var shape = new ModelShape(architecture, 256, 2, 4, 2, 512, 1024, TiedEmbeddings: architecture != "llama", RopeBase: 10000f, HeadDimension: architecture == "qwen3" ? 128 : null);
+                var shape = architecture == "gemma3"
+                    ? Gemma3Shape
+                    : new ModelShape(architecture, 256, 2, 4, 2, 512, 1024, TiedEmbeddings: architecture != "llama", RopeBase: 10000f, HeadDimension: architecture == "qwen3" ? 128 : null);
                 RandomModel.Write(path + ".tmp", shape, scheme, seed: 5);
                 File.Move(path + ".tmp", path);
             }

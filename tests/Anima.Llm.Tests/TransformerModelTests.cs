@@ -13,6 +13,9 @@ public sealed class TransformerModelTests
         { "qwen3", QuantizationScheme.Q4_K_M },
         { "llama", QuantizationScheme.Q8_0 },
         { "llama", QuantizationScheme.F32 },
+        // gemma3 quantized: 8-bit activation rounding flips between the one- and four-token kernels
+        // move its random logits by ~1% (both stay ~2.5% from the exact reference; see Gemma3Tests).
+        { "gemma3", QuantizationScheme.F32 },
     };
 
     [Theory]

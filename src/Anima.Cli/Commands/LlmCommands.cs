@@ -96,7 +96,7 @@ public sealed class ModelRandomCommand : ICliCommand
     public string Summary => "Write a random-weight GGUF with the exact shapes of a real model (for benchmarks).";
 
     public string Usage => """
-        Usage: anima model random --shape qwen2.5-0.5b|qwen2.5-1.5b --quant q8_0|q4_k_m --out FILE [--seed 1]
+        Usage: anima model random --shape qwen2.5-0.5b|qwen2.5-1.5b|gemma3-1b --quant q8_0|q4_k_m --out FILE [--seed 1]
         The weights are random, so the model's text is meaningless; its speed is that of the real model.
         """;
 
@@ -109,7 +109,7 @@ public sealed class ModelRandomCommand : ICliCommand
         var output = arguments.Require("--out");
         var seed = arguments.GetInt32("--seed", 1);
         arguments.ThrowIfUnused();
-        var shape = ModelShape.FromName(shapeName) ?? throw new CliUsageException($"Unknown shape '{shapeName}'; use qwen2.5-0.5b or qwen2.5-1.5b.");
+        var shape = ModelShape.FromName(shapeName) ?? throw new CliUsageException($"Unknown shape '{shapeName}'; use qwen2.5-0.5b, qwen2.5-1.5b or gemma3-1b.");
         var scheme = quant.ToLowerInvariant() switch
         {
             "q8_0" => QuantizationScheme.Q8_0,

@@ -17,7 +17,7 @@ public enum QuantizationScheme
 }
 
 /// <summary>The shape of a Llama-family model.</summary>
-public sealed record ModelShape(string Architecture, int EmbeddingLength, int LayerCount, int HeadCount, int KeyValueHeadCount, int FeedForwardLength, int VocabularySize, bool TiedEmbeddings, float RopeBase = 1_000_000f, int? HeadDimension = null)
+public sealed record ModelShape(string Architecture, int EmbeddingLength, int LayerCount, int HeadCount, int KeyValueHeadCount, int FeedForwardLength, int VocabularySize, bool TiedEmbeddings, float RopeBase = 1_000_000f, int? HeadDimension = null, int? SlidingWindow = null, float? RopeScalingFactor = null)
 {
     /// <summary>Qwen2.5-0.5B(-Instruct).</summary>
     public static ModelShape Qwen25_05B { get; } = new("qwen2", 896, 24, 14, 2, 4864, 151936, TiedEmbeddings: true);
@@ -25,10 +25,14 @@ public sealed record ModelShape(string Architecture, int EmbeddingLength, int La
     /// <summary>Qwen2.5-1.5B(-Instruct).</summary>
     public static ModelShape Qwen25_15B { get; } = new("qwen2", 1536, 28, 12, 2, 8960, 151936, TiedEmbeddings: true);
 
+    /// <summary>Gemma-3-1B(-it): 256-wide heads, one key/value head, 512-token sliding windows on five layers of six.</summary>
+    public static ModelShape Gemma3_1B { get; } = new("gemma3", 1152, 26, 4, 1, 6912, 262144, TiedEmbeddings: true, RopeBase: 1_000_000f, HeadDimension: 256, SlidingWindow: 512);
+
     public static ModelShape? FromName(string name) => name.ToLowerInvariant() switch
     {
         "qwen2.5-0.5b" => Qwen25_05B,
         "qwen2.5-1.5b" => Qwen25_15B,
+        "gemma3-1b" => Gemma3_1B,
         _ => null,
     };
 
@@ -64,7 +68,20 @@ public static class RandomModel
                 .AddMetadata($"{arch}.attention.value_length", (uint)headDimension);
         }
 
+        if (shape.SlidingWindow is { } window)
+        {
+            writer.AddMetadata($"{arch}.attention.sliding_window", (uint)window);
+        }
+
+        if (shape.RopeScalingFactor is { } factor)
+        {
+            writer.AddMetadata($"{arch}.rope.scaling.type", "linear").AddMetadata($"{arch}.rope.scaling.factor", factor);
+        }
+
         AddVocabulary(writer, shape.VocabularySize);
+        // Gemma's norms are stored as 1 + w (the converters add the 1): random values around 1 test where each is applied.
+        var gemma = arch == "gemma3";
+        var normRandom = gemma ? random : null;
 
         var dim = shape.EmbeddingLength;
         var qDim = shape.HeadCount * shape.HeadSize;
@@ -81,14 +98,14 @@ public static class RandomModel
             AddMatrix(writer, "output.weight", dim, shape.VocabularySize, outputType, random.Next());
         }
 
-        AddNorm(writer, "output_norm.weight", dim);
+        AddNorm(writer, "output_norm.weight", dim, normRandom);
         for (var layer = 0; layer < shape.LayerCount; layer++)
         {
             var prefix = $"blk.{layer}.";
             // llama.cpp's use_more_bits: the first and last eighth of the layers and every third one between.
             var moreBits = layer < shape.LayerCount / 8 || layer >= 7 * shape.LayerCount / 8 || (layer - shape.LayerCount / 8) % 3 == 2;
             var vType = moreBits ? GgmlType.Q6_K : GgmlType.Q4_K;
-            AddNorm(writer, prefix + "attn_norm.weight", dim);
+            AddNorm(writer, prefix + "attn_norm.weight", dim, normRandom);
             AddMatrix(writer, prefix + "attn_q.weight", dim, qDim, Pick(scheme, GgmlType.Q4_K, dim), random.Next());
             AddMatrix(writer, prefix + "attn_k.weight", dim, kvDim, Pick(scheme, GgmlType.Q4_K, dim), random.Next());
             AddMatrix(writer, prefix + "attn_v.weight", dim, kvDim, Pick(scheme, vType, dim), random.Next());
@@ -100,13 +117,19 @@ public static class RandomModel
                 AddVector(writer, prefix + "attn_v.bias", kvDim, random);
             }
 
-            if (arch == "qwen3")
+            if (arch is "qwen3" or "gemma3")
             {
-                AddNorm(writer, prefix + "attn_q_norm.weight", shape.HeadSize);
-                AddNorm(writer, prefix + "attn_k_norm.weight", shape.HeadSize);
+                AddNorm(writer, prefix + "attn_q_norm.weight", shape.HeadSize, normRandom);
+                AddNorm(writer, prefix + "attn_k_norm.weight", shape.HeadSize, normRandom);
             }
 
-            AddNorm(writer, prefix + "ffn_norm.weight", dim);
+            if (gemma)
+            {
+                AddNorm(writer, prefix + "post_attention_norm.weight", dim, normRandom);
+                AddNorm(writer, prefix + "post_ffw_norm.weight", dim, normRandom);
+            }
+
+            AddNorm(writer, prefix + "ffn_norm.weight", dim, normRandom);
             AddMatrix(writer, prefix + "ffn_gate.weight", dim, ff, Pick(scheme, GgmlType.Q4_K, dim), random.Next());
             AddMatrix(writer, prefix + "ffn_up.weight", dim, ff, Pick(scheme, GgmlType.Q4_K, dim), random.Next());
             AddMatrix(writer, prefix + "ffn_down.weight", ff, dim, Pick(scheme, vType, ff), random.Next());
@@ -142,10 +165,14 @@ public static class RandomModel
         });
     }
 
-    private static void AddNorm(GgufWriter writer, string name, int length)
+    private static void AddNorm(GgufWriter writer, string name, int length, Random? random = null)
     {
         var values = new float[length];
-        Array.Fill(values, 1f);
+        for (var i = 0; i < length; i++)
+        {
+            values[i] = random is null ? 1f : 1f + 0.2f * RandomWeights.Gaussian(random);
+        }
+
         writer.AddTensor(name, [length], values);
     }
 

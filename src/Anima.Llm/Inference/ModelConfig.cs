@@ -12,10 +12,23 @@ public enum RopeStyle
     Neox,
 }
 
+/// <summary>The activation of the gated feed-forward block: act(gate) · up.</summary>
+public enum FeedForwardActivation
+{
+    /// <summary>SwiGLU: silu(g) · u (llama, qwen2, qwen3).</summary>
+    Silu,
+
+    /// <summary>GeGLU with the tanh approximation of GELU (gemma3).</summary>
+    GeluTanh,
+}
+
 /// <summary>The hyper-parameters of a Llama-family model, read from GGUF metadata.</summary>
 public sealed record ModelConfig
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "qwen2", "qwen3"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "qwen2", "qwen3", "gemma3"];
+
+    /// <summary>gemma3's rotary base of its sliding-window (local) layers, fixed by the architecture (llama.cpp hard-codes it too).</summary>
+    public const float Gemma3LocalRopeBase = 10_000f;
 
     public required string Architecture { get; init; }
 
@@ -44,6 +57,32 @@ public sealed record ModelConfig
 
     public required int VocabularySize { get; init; }
 
+    /// <summary>Factor applied to the embedding rows (gemma3: √EmbeddingLength; else 1).</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+
+    /// <summary>Factor applied to q·k before the softmax (default 1/√HeadDimension).</summary>
+    public required float AttentionScale { get; init; }
+
+    public FeedForwardActivation Activation { get; init; } = FeedForwardActivation.Silu;
+
+    /// <summary>
+    /// Sliding-window attention (gemma3): a layer for which <see cref="IsSlidingLayer"/> is true sees only
+    /// the last <see cref="SlidingWindow"/> positions (itself included). Null: every layer is global.
+    /// </summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>In each run of this many layers the last one is global and the others sliding (gemma3: 6).</summary>
+    public int SlidingWindowPattern { get; init; }
+
+    /// <summary>Rotary base of the sliding-window layers (gemma3: 10,000; the global layers use <see cref="RopeBase"/>).</summary>
+    public float LocalRopeBase { get; init; }
+
+    /// <summary>Linear RoPE scaling of the global layers: positions are multiplied by this (1 / rope.scaling.factor).</summary>
+    public float RopePositionScale { get; init; } = 1f;
+
+    /// <summary>Whether layer <paramref name="layer"/> attends over a sliding window rather than the whole context.</summary>
+    public bool IsSlidingLayer(int layer) => SlidingWindow is not null && SlidingWindowPattern > 0 && layer % SlidingWindowPattern < SlidingWindowPattern - 1;
+
     public int QueryDimension => HeadCount * HeadDimension;
 
     public int KeyValueDimension => KeyValueHeadCount * HeadDimension;
@@ -66,11 +105,25 @@ public sealed record ModelConfig
         var vocabulary = file.TryGetArray<string>("tokenizer.ggml.tokens")?.Length
             ?? (int?)file.TryGetInteger($"{architecture}.vocab_size")
             ?? file.GetTensor("token_embd.weight").Rows;
+        var gemma3 = architecture == "gemma3";
+        var layers = Integer("block_count");
+        var ropeScale = 1f;
+        if (file.TryGetString($"{architecture}.rope.scaling.type") is { } scalingType && scalingType != "none")
+        {
+            if (scalingType != "linear")
+            {
+                throw new NotSupportedException($"RoPE scaling '{scalingType}' of '{file.Path}' is not supported (only linear).");
+            }
+
+            var factor = (float)(file.TryGetFloat($"{architecture}.rope.scaling.factor") ?? 1.0);
+            ropeScale = factor > 0 ? 1f / factor : 1f;
+        }
+
         var config = new ModelConfig
         {
             Architecture = architecture,
             EmbeddingLength = embedding,
-            LayerCount = Integer("block_count"),
+            LayerCount = layers,
             FeedForwardLength = Integer("feed_forward_length"),
             HeadCount = heads,
             KeyValueHeadCount = kvHeads,
@@ -81,6 +134,14 @@ public sealed record ModelConfig
             RopeStyle = architecture == "llama" ? RopeStyle.Normal : RopeStyle.Neox,
             ContextLength = (int?)file.TryGetInteger($"{architecture}.context_length") ?? 2048,
             VocabularySize = vocabulary,
+            RopePositionScale = ropeScale,
+            // gemma3 27B scales queries by 1/√(embedding/heads) rather than 1/√head_dim (as llama.cpp does, by its layer count).
+            AttentionScale = 1f / MathF.Sqrt(gemma3 && layers == 62 ? embedding / heads : headDimension),
+            EmbeddingScale = gemma3 ? MathF.Sqrt(embedding) : 1f,
+            Activation = gemma3 ? FeedForwardActivation.GeluTanh : FeedForwardActivation.Silu,
+            SlidingWindow = gemma3 ? (int?)file.TryGetInteger($"{architecture}.attention.sliding_window") : null,
+            SlidingWindowPattern = gemma3 ? (int?)file.TryGetInteger($"{architecture}.attention.sliding_window_pattern") ?? 6 : 0,
+            LocalRopeBase = gemma3 ? Gemma3LocalRopeBase : 0f,
         };
         config.Validate(file.Path);
         return config;
@@ -90,7 +151,7 @@ public sealed record ModelConfig
     {
         if (EmbeddingLength <= 0 || LayerCount <= 0 || FeedForwardLength <= 0 || HeadCount <= 0 || KeyValueHeadCount <= 0
             || HeadDimension <= 0 || HeadCount % KeyValueHeadCount != 0 || RopeDimensions > HeadDimension || RopeDimensions % 2 != 0
-            || ContextLength <= 0 || VocabularySize <= 0)
+            || ContextLength <= 0 || VocabularySize <= 0 || SlidingWindow <= 0 || SlidingWindowPattern < 0)
         {
             throw new GgufFormatException($"'{path}' has inconsistent hyper-parameters: {this}.");
         }

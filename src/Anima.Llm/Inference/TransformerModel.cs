@@ -1,15 +1,20 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Anima.Llm.Gguf;
 using Anima.Llm.Kernels;
 
 namespace Anima.Llm.Inference;
 
 /// <summary>
-/// A Llama-family decoder (llama, qwen2, qwen3) over the memory-mapped tensors of a GGUF file:
+/// A Llama-family decoder (llama, qwen2, qwen3, gemma3) over the memory-mapped tensors of a GGUF file:
 /// RMSNorm, rotary embeddings (normal or NeoX pairing, optional per-dimension frequency factors),
 /// grouped-query attention over a per-session KV cache, SwiGLU feed-forward, q/k/v biases (qwen2),
-/// per-head q/k RMSNorm (qwen3) and tied embeddings. Forward passes on one model are serialized.
+/// per-head q/k RMSNorm (qwen3, gemma3) and tied embeddings. gemma3 adds: embeddings scaled by
+/// √dim, GeGLU, RMSNorm after the attention and feed-forward blocks as well as before, and
+/// sliding-window layers with their own rotary base between the global ones. (Gemma's (1 + w)
+/// RMSNorm needs nothing here: GGUF converters store 1 + w in the norm tensors.) Forward passes on
+/// one model are serialized.
 /// </summary>
 public sealed unsafe class TransformerModel : IDisposable
 {
@@ -23,6 +28,7 @@ public sealed unsafe class TransformerModel : IDisposable
     private readonly WeightMatrix _output;
     private readonly float[] _outputNorm;
     private readonly float[] _ropeFrequencies;
+    private readonly float[] _localRopeFrequencies;
     private readonly Lock _gate = new();
 
     // Scratch, [MaximumBatch, width] each, pinned.
@@ -61,8 +67,15 @@ public sealed unsafe class TransformerModel : IDisposable
         var factors = file.TryGetTensor("rope_freqs.weight")?.ToFloatArray();
         for (var i = 0; i < _ropeFrequencies.Length; i++)
         {
-            var frequency = MathF.Pow(config.RopeBase, -2f * i / config.RopeDimensions);
+            var frequency = MathF.Pow(config.RopeBase, -2f * i / config.RopeDimensions) * config.RopePositionScale;
             _ropeFrequencies[i] = factors is not null && i < factors.Length ? frequency / factors[i] : frequency;
+        }
+
+        // Sliding-window layers (gemma3) rotate with their own base and without the global layers' scaling.
+        _localRopeFrequencies = new float[config.RopeDimensions / 2];
+        for (var i = 0; i < _localRopeFrequencies.Length; i++)
+        {
+            _localRopeFrequencies[i] = config.SlidingWindow is null ? _ropeFrequencies[i] : MathF.Pow(config.LocalRopeBase, -2f * i / config.RopeDimensions);
         }
 
         float[] Scratch(int width) => GC.AllocateArray<float>(MaximumBatch * width, pinned: true);
@@ -187,6 +200,11 @@ public sealed unsafe class TransformerModel : IDisposable
             _embedding.DequantizeRow(tokens[i], _x.AsSpan(i * dimension, dimension));
         }
 
+        if (config.EmbeddingScale != 1f)
+        {
+            TensorPrimitives.Multiply(_x.AsSpan(0, n * dimension), config.EmbeddingScale, _x.AsSpan(0, n * dimension));
+        }
+
         fixed (float* x = _x, normed = _normed, query = _query, key = _key, value = _value, attention = _attention, projected = _projected, gate = _gateBuffer, up = _upBuffer)
         {
             for (var l = 0; l < _layers.Length; l++)
@@ -216,22 +234,29 @@ public sealed unsafe class TransformerModel : IDisposable
                     RmsNorm(key, layer.KeyNorm, key, n * config.KeyValueHeadCount, config.HeadDimension, config.RmsEpsilon);
                 }
 
+                var sliding = config.IsSlidingLayer(l);
+                var frequencies = sliding ? _localRopeFrequencies : _ropeFrequencies;
                 for (var i = 0; i < n; i++)
                 {
-                    Rope(query + i * config.QueryDimension, config.HeadCount, position + i);
-                    Rope(key + i * config.KeyValueDimension, config.KeyValueHeadCount, position + i);
+                    Rope(query + i * config.QueryDimension, config.HeadCount, position + i, frequencies);
+                    Rope(key + i * config.KeyValueDimension, config.KeyValueHeadCount, position + i, frequencies);
                 }
 
                 var kvDimension = config.KeyValueDimension;
                 new ReadOnlySpan<float>(key, n * kvDimension).CopyTo(session.Keys[l].AsSpan(position * kvDimension));
                 new ReadOnlySpan<float>(value, n * kvDimension).CopyTo(session.Values[l].AsSpan(position * kvDimension));
                 ForwardProfile.Record(ForwardPhase.Rope, ref mark);
-                Attend(session, l, query, attention, n, position);
+                Attend(session, l, query, attention, n, position, sliding ? config.SlidingWindow!.Value : int.MaxValue);
                 ForwardProfile.Record(ForwardPhase.Attention, ref mark);
 
                 var attentionQuantized = Prepare(_quantizedAttention, attention, n, config.QueryDimension, layer.AttentionOutput);
                 ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
                 MatMul.Multiply(layer.AttentionOutput, attention, attentionQuantized, projected, n, dimension, Threads);
+                if (layer.PostAttentionNorm is not null)
+                {
+                    RmsNorm(projected, layer.PostAttentionNorm, projected, n, dimension, config.RmsEpsilon);
+                }
+
                 ForwardProfile.Record(ForwardPhase.AttentionOutput, ref mark);
                 TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
 
@@ -243,13 +268,26 @@ public sealed unsafe class TransformerModel : IDisposable
                 ForwardProfile.Record(ForwardPhase.GateUp, ref mark);
                 var gateSpan = new Span<float>(gate, n * hidden);
                 var upSpan = new Span<float>(up, n * hidden);
-                // SwiGLU: silu(g)·u = sigmoid(g)·(g·u).
-                TensorPrimitives.Multiply(upSpan, gateSpan, upSpan);
-                TensorPrimitives.Sigmoid(gateSpan, gateSpan);
-                TensorPrimitives.Multiply(gateSpan, upSpan, gateSpan);
+                if (config.Activation == FeedForwardActivation.GeluTanh)
+                {
+                    GeluTanh(gateSpan);
+                    TensorPrimitives.Multiply(gateSpan, upSpan, gateSpan);
+                }
+                else
+                {
+                    // SwiGLU: silu(g)·u = sigmoid(g)·(g·u).
+                    TensorPrimitives.Multiply(upSpan, gateSpan, upSpan);
+                    TensorPrimitives.Sigmoid(gateSpan, gateSpan);
+                    TensorPrimitives.Multiply(gateSpan, upSpan, gateSpan);
+                }
                 var hiddenQuantized = Prepare(_quantizedHidden, gate, n, hidden, layer.Down);
                 ForwardProfile.Record(ForwardPhase.SwiGluAndQuantize, ref mark);
                 MatMul.Multiply(layer.Down, gate, hiddenQuantized, projected, n, dimension, Threads);
+                if (layer.PostFeedForwardNorm is not null)
+                {
+                    RmsNorm(projected, layer.PostFeedForwardNorm, projected, n, dimension, config.RmsEpsilon);
+                }
+
                 ForwardProfile.Record(ForwardPhase.Down, ref mark);
                 TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
             }
@@ -309,6 +347,38 @@ public sealed unsafe class TransformerModel : IDisposable
         }
     }
 
+    /// <summary>GELU with the tanh approximation (as ggml and Gemma use): x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))), in place.</summary>
+    internal static void GeluTanh(Span<float> values)
+    {
+        const float SqrtTwoOverPi = 0.7978845608028654f;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var half = Vector256.Create(0.5f);
+            var one = Vector256.Create(1f);
+            var two = Vector256.Create(2f);
+            var coefficient = Vector256.Create(0.044715f);
+            var root = Vector256.Create(SqrtTwoOverPi);
+            var limit = Vector256.Create(20f);
+            ref var start = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
+            for (; i + 8 <= values.Length; i += 8)
+            {
+                var x = Vector256.LoadUnsafe(ref start, (nuint)i);
+                var inner = root * (x + coefficient * x * x * x);
+                // tanh(u) = 1 - 2/(e^{2u} + 1), with u clamped so that e^{2u} stays finite.
+                var u = Vector256.Min(Vector256.Max(inner, -limit), limit);
+                var tanh = one - two / (Vector256.Exp(two * u) + one);
+                (half * x * (one + tanh)).StoreUnsafe(ref start, (nuint)i);
+            }
+        }
+
+        for (; i < values.Length; i++)
+        {
+            var x = values[i];
+            values[i] = 0.5f * x * (1f + MathF.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
+        }
+    }
+
     private static void AddBias(float* values, float[]? bias, int rows, int width)
     {
         if (bias is null)
@@ -324,15 +394,15 @@ public sealed unsafe class TransformerModel : IDisposable
     }
 
     /// <summary>Rotates the first RopeDimensions of every head of one token at <paramref name="position"/>.</summary>
-    private void Rope(float* vector, int heads, int position)
+    private void Rope(float* vector, int heads, int position, float[] frequencies)
     {
         var headDimension = Config.HeadDimension;
-        var pairs = _ropeFrequencies.Length;
+        var pairs = frequencies.Length;
         Span<float> cosines = stackalloc float[pairs];
         Span<float> sines = stackalloc float[pairs];
         for (var i = 0; i < pairs; i++)
         {
-            var angle = position * _ropeFrequencies[i];
+            var angle = position * frequencies[i];
             (sines[i], cosines[i]) = MathF.SinCos(angle);
         }
 
@@ -352,8 +422,8 @@ public sealed unsafe class TransformerModel : IDisposable
         }
     }
 
-    /// <summary>Causal grouped-query attention of <paramref name="n"/> new tokens over the cache.</summary>
-    private void Attend(InferenceSession session, int layer, float* query, float* output, int n, int position)
+    /// <summary>Causal grouped-query attention of <paramref name="n"/> new tokens over the cache (the last <paramref name="window"/> positions of it).</summary>
+    private void Attend(InferenceSession session, int layer, float* query, float* output, int n, int position, int window)
     {
         var config = Config;
         var headCount = config.HeadCount;
@@ -367,32 +437,34 @@ public sealed unsafe class TransformerModel : IDisposable
             var head = item % headCount;
             fixed (float* keyCache = keys, valueCache = values)
             {
-                AttendHead(config, (float*)queryAddress, keyCache, valueCache, (float*)outputAddress, token, head, position + token + 1);
+                AttendHead(config, (float*)queryAddress, keyCache, valueCache, (float*)outputAddress, token, head, position + token + 1, window);
             }
         });
     }
 
     /// <summary>
-    /// One query head of one token over the first <paramref name="length"/> cached positions:
-    /// scores q·k/√d, softmax, and the weighted sum of values. Query and output are [tokens, QueryDimension],
+    /// One query head of one token over the first <paramref name="length"/> cached positions (only the
+    /// last <paramref name="window"/> of them for a sliding-window layer): scores q·k·scale, softmax, and the weighted sum of values. Query and output are [tokens, QueryDimension],
     /// the caches [positions, KeyValueDimension]. Hand-vectorized because the vectors are short (64–128
     /// values) and there are tokens × heads × positions of them: a library call per dot product costs
     /// more than the dot product.
     /// </summary>
-    private static void AttendHead(ModelConfig config, float* query, float* keyCache, float* valueCache, float* output, int token, int head, int length)
+    private static void AttendHead(ModelConfig config, float* query, float* keyCache, float* valueCache, float* output, int token, int head, int end, int window)
     {
+        var first = end > window ? end - window : 0;
+        var length = end - first;
         var headDimension = config.HeadDimension;
         var kvDimension = config.KeyValueDimension;
         var kvOffset = head / (config.HeadCount / config.KeyValueHeadCount) * headDimension;
         var q = query + token * config.QueryDimension + head * headDimension;
         var result = output + token * config.QueryDimension + head * headDimension;
-        var scale = 1f / MathF.Sqrt(headDimension);
+        var scale = config.AttentionScale;
         var scores = ArrayPool<float>.Shared.Rent(length);
         try
         {
             fixed (float* weights = scores)
             {
-                var k = keyCache + kvOffset;
+                var k = keyCache + first * kvDimension + kvOffset;
                 for (var t = 0; t < length; t++)
                 {
                     weights[t] = AttentionKernels.Dot(q, k + t * kvDimension, headDimension) * scale;
@@ -402,7 +474,7 @@ public sealed unsafe class TransformerModel : IDisposable
                 // Subtract the maximum first: exp of a large score would overflow to infinity.
                 TensorPrimitives.Subtract(span, TensorPrimitives.Max(span), span);
                 TensorPrimitives.SoftMax(span, span);
-                AttentionKernels.WeightedSum(weights, valueCache + kvOffset, kvDimension, length, result, headDimension);
+                AttentionKernels.WeightedSum(weights, valueCache + first * kvDimension + kvOffset, kvDimension, length, result, headDimension);
             }
         }
         finally
@@ -465,6 +537,13 @@ public sealed unsafe class TransformerModel : IDisposable
             QueryNorm = Optional("attn_q_norm.weight", config.HeadDimension);
             KeyNorm = Optional("attn_k_norm.weight", config.HeadDimension);
             FeedForwardNorm = Vector(file, prefix + "ffn_norm.weight", config.EmbeddingLength);
+            var gemma3 = config.Architecture == "gemma3";
+            PostAttentionNorm = gemma3 ? Vector(file, prefix + "post_attention_norm.weight", config.EmbeddingLength) : null;
+            PostFeedForwardNorm = gemma3 ? Vector(file, prefix + "post_ffw_norm.weight", config.EmbeddingLength) : null;
+            if (gemma3 && (QueryNorm is null || KeyNorm is null))
+            {
+                throw new GgufFormatException($"gemma3 layer {index} has no attn_q_norm/attn_k_norm tensors.");
+            }
             Gate = Matrix("ffn_gate.weight", config.EmbeddingLength, config.FeedForwardLength);
             Up = Matrix("ffn_up.weight", config.EmbeddingLength, config.FeedForwardLength);
             Down = Matrix("ffn_down.weight", config.FeedForwardLength, config.EmbeddingLength);
@@ -491,6 +570,10 @@ public sealed unsafe class TransformerModel : IDisposable
         public float[]? KeyNorm { get; }
 
         public float[] FeedForwardNorm { get; }
+
+        public float[]? PostAttentionNorm { get; }
+
+        public float[]? PostFeedForwardNorm { get; }
 
         public WeightMatrix Gate { get; }
 

@@ -20,7 +20,17 @@ public static unsafe class QuantizedDot
     public static bool IsAccelerated => Avx2.IsSupported && Fma.IsSupported && Sse41.IsSupported && Ssse3.IsSupported;
 
     /// <summary>Dot of a quantized row (<paramref name="columns"/> values) with one row of quantized activations.</summary>
-    public static float Dot(GgmlType type, byte* row, sbyte* values, float* scales, short* sums, int columns)
+    public static float Dot(GgmlType type, byte* row, sbyte* values, float* scales, short* sums, int columns) =>
+        Dot(type, row, values, scales, sums, columns, Avx512BW.IsSupported);
+
+    /// <summary>
+    /// <see cref="Dot(GgmlType, byte*, sbyte*, float*, short*, int)"/> restricted to the 256-bit kernels even
+    /// where AVX-512 is present, so that the tests check both widths against the reference on such a CPU.
+    /// </summary>
+    public static float Dot256(GgmlType type, byte* row, sbyte* values, float* scales, short* sums, int columns) =>
+        Dot(type, row, values, scales, sums, columns, allow512: false);
+
+    private static float Dot(GgmlType type, byte* row, sbyte* values, float* scales, short* sums, int columns, bool allow512)
     {
         if (!IsAccelerated)
         {
@@ -31,10 +41,10 @@ public static unsafe class QuantizedDot
         {
             GgmlType.Q8_0 => DotQ8_0(row, values, scales, columns / 32),
             GgmlType.Q4_0 => DotQ4_0(row, values, scales, sums, columns / 32),
-            GgmlType.Q5_0 => DotQ5_0(row, values, scales, sums, columns / 32),
-            GgmlType.Q4_K => DotQ4_K(row, values, scales, sums, columns / 256),
+            GgmlType.Q5_0 => DotQ5_0(row, values, scales, columns / 32),
+            GgmlType.Q4_K => allow512 ? DotQ4_K512(row, values, scales, sums, columns / 256) : DotQ4_K(row, values, scales, sums, columns / 256),
             GgmlType.Q5_K => DotQ5_K(row, values, scales, sums, columns / 256),
-            GgmlType.Q6_K => DotQ6_K(row, values, scales, sums, columns / 256),
+            GgmlType.Q6_K => allow512 ? DotQ6_K512(row, values, scales, sums, columns / 256) : DotQ6_K(row, values, scales, sums, columns / 256),
             _ => throw new NotSupportedException($"{type} rows are multiplied with float activations."),
         };
     }
@@ -186,15 +196,17 @@ public static unsafe class QuantizedDot
         return Vector256.Equals(tested, Vector256<byte>.AllBitsSet) & Vector256.Create((byte)0x10);
     }
 
-    private static float DotQ5_0(byte* row, sbyte* values, float* scales, short* sums, int blocks)
+    private static float DotQ5_0(byte* row, sbyte* values, float* scales, int blocks)
     {
         var table = Dequantize.HalfToSingle;
         var ones = Vector256.Create((short)1);
+        var sixteen = Vector256.Create((byte)16);
         var mask = Vector128.Create((byte)0xF);
-        // Two independent chains of accumulation (vector and offset) so consecutive blocks do not wait on each other.
+        // The weights are stored as 0..31 for -16..15: Σ(q - 16)·a = Σ q·a - Σ 16·a, both sides as vpmaddubsw
+        // pairs in 16 bits (|pair| ≤ 2·31·127), so the offset costs two vector operations and no scalar chain.
+        // Two accumulators so that consecutive blocks do not wait on each other.
         var accumulator0 = Vector256<float>.Zero;
         var accumulator1 = Vector256<float>.Zero;
-        float offset0 = 0, offset1 = 0;
         var b = 0;
         for (; b + 2 <= blocks; b += 2)
         {
@@ -204,12 +216,12 @@ public static unsafe class QuantizedDot
             var packed1 = Sse2.LoadVector128(block1 + 6);
             var weights0 = Vector256.Create(packed0 & mask, Sse2.ShiftRightLogical(packed0.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block0 + 2));
             var weights1 = Vector256.Create(packed1 & mask, Sse2.ShiftRightLogical(packed1.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block1 + 2));
-            var scale0 = table[*(ushort*)block0] * scales[b];
-            var scale1 = table[*(ushort*)block1] * scales[b + 1];
-            accumulator0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, Avx.LoadVector256(values + b * 32)), ones), Vector256.Create(scale0), accumulator0);
-            accumulator1 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, Avx.LoadVector256(values + b * 32 + 32)), ones), Vector256.Create(scale1), accumulator1);
-            offset0 += scale0 * (sums[2 * b] + sums[2 * b + 1]);
-            offset1 += scale1 * (sums[2 * b + 2] + sums[2 * b + 3]);
+            var x0 = Avx.LoadVector256(values + b * 32);
+            var x1 = Avx.LoadVector256(values + b * 32 + 32);
+            var products0 = Avx2.MultiplyAddAdjacent(weights0, x0) - Avx2.MultiplyAddAdjacent(sixteen, x0);
+            var products1 = Avx2.MultiplyAddAdjacent(weights1, x1) - Avx2.MultiplyAddAdjacent(sixteen, x1);
+            accumulator0 = Fma.MultiplyAdd(ToFloat(products0, ones), Vector256.Create(table[*(ushort*)block0] * scales[b]), accumulator0);
+            accumulator1 = Fma.MultiplyAdd(ToFloat(products1, ones), Vector256.Create(table[*(ushort*)block1] * scales[b + 1]), accumulator1);
         }
 
         for (; b < blocks; b++)
@@ -217,12 +229,12 @@ public static unsafe class QuantizedDot
             var block = row + b * 22;
             var packed = Sse2.LoadVector128(block + 6);
             var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block + 2));
-            var scale = table[*(ushort*)block] * scales[b];
-            accumulator0 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights, Avx.LoadVector256(values + b * 32)), ones), Vector256.Create(scale), accumulator0);
-            offset0 += scale * (sums[2 * b] + sums[2 * b + 1]);
+            var x = Avx.LoadVector256(values + b * 32);
+            var products = Avx2.MultiplyAddAdjacent(weights, x) - Avx2.MultiplyAddAdjacent(sixteen, x);
+            accumulator0 = Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(table[*(ushort*)block] * scales[b]), accumulator0);
         }
 
-        return Vector256.Sum(accumulator0 + accumulator1) - 16 * (offset0 + offset1);
+        return Vector256.Sum(accumulator0 + accumulator1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -284,7 +296,8 @@ public static unsafe class QuantizedDot
     {
         var table = Dequantize.HalfToSingle;
         var accumulator = Vector256<float>.Zero;
-        float minimum = 0;
+        // The minimum terms stay a vector too: one horizontal sum at the end instead of one per super-block.
+        var minimum = Vector128<float>.Zero;
         for (var s = 0; s < superBlocks; s++)
         {
             var block = row + s * 144;
@@ -297,10 +310,60 @@ public static unsafe class QuantizedDot
             var sum = Q4KChunk(qs, a, scalePairs, 0) + Q4KChunk(qs, a, scalePairs, 1) + Q4KChunk(qs, a, scalePairs, 2) + Q4KChunk(qs, a, scalePairs, 3);
             var aScale = scales[s * 8];
             accumulator = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum), Vector256.Create(table[*(ushort*)block] * aScale), accumulator);
-            minimum += table[*(ushort*)(block + 2)] * aScale * MinTerm(subMins, sums + s * 16);
+            minimum = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(MinTerms(subMins, sums + s * 16)), Vector128.Create(table[*(ushort*)(block + 2)] * aScale), minimum);
         }
 
-        return Vector256.Sum(accumulator) - minimum;
+        return Vector256.Sum(accumulator) - Vector128.Sum(minimum);
+    }
+
+    /// <summary>
+    /// <see cref="DotQ4_K"/> with 512-bit registers: each 32-byte chunk of nibbles is broadcast to both
+    /// halves and shifted by 0 and 4 bits in one variable shift, so one register holds the 64 values of two
+    /// sub-blocks in order against one 64-byte load of activations, and one vpermw gives both sub-block scales.
+    /// </summary>
+    private static float DotQ4_K512(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector512.Create((byte)0xF);
+        var shifts = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)4));
+        var index0 = Vector512.Create(Vector256.Create((short)0), Vector256.Create((short)1));
+        var index1 = Vector512.Create(Vector256.Create((short)2), Vector256.Create((short)3));
+        var index2 = Vector512.Create(Vector256.Create((short)4), Vector256.Create((short)5));
+        var index3 = Vector512.Create(Vector256.Create((short)6), Vector256.Create((short)7));
+        var accumulator = Vector512<float>.Zero;
+        var minimum = Vector128<float>.Zero;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + s * 144;
+            UnpackScalesMinsK4(block + 4, out var subScales, out var subMins);
+            var scales16 = Vector512.CreateScalar(subScales).AsByte();
+            scales16 = Avx512BW.ConvertToVector512Int16(scales16.GetLower()).AsByte();
+            var qs = (ulong*)(block + 16);
+            var a = values + s * 256;
+            var w0 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs).AsUInt16(), shifts).AsByte() & mask;
+            var w1 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs + 4).AsUInt16(), shifts).AsByte() & mask;
+            var w2 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs + 8).AsUInt16(), shifts).AsByte() & mask;
+            var w3 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs + 12).AsUInt16(), shifts).AsByte() & mask;
+            var s16 = scales16.AsInt16();
+            var sum = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w0, Vector512.Load(a)), Avx512BW.PermuteVar32x16(s16, index0))
+                + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w1, Vector512.Load(a + 64)), Avx512BW.PermuteVar32x16(s16, index1))
+                + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w2, Vector512.Load(a + 128)), Avx512BW.PermuteVar32x16(s16, index2))
+                + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w3, Vector512.Load(a + 192)), Avx512BW.PermuteVar32x16(s16, index3));
+            var aScale = scales[s * 8];
+            accumulator = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum), Vector512.Create(table[*(ushort*)block] * aScale), accumulator);
+            minimum = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(MinTerms(subMins, sums + s * 16)), Vector128.Create(table[*(ushort*)(block + 2)] * aScale), minimum);
+        }
+
+        return Vector512.Sum(accumulator) - Vector128.Sum(minimum);
+    }
+
+    /// <summary>mins[j] · (activation sum of sub-block j), summed in pairs: four int32 lanes whose total is <see cref="MinTerm"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinTerms(ulong mins, short* sums16)
+    {
+        var pairSums = Ssse3.HorizontalAdd(Sse2.LoadVector128(sums16), Sse2.LoadVector128(sums16 + 8));
+        var mins16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte());
+        return Sse2.MultiplyAddAdjacent(mins16, pairSums);
     }
 
     /// <summary>64 values of a Q4_K block (sub-blocks 2c and 2c+1) against activations, scaled by the sub-block scales, in int32.</summary>
@@ -402,13 +465,63 @@ public static unsafe class QuantizedDot
                 + Q6KChunk(Q6Part(ql0, ql1, qh16, 2), a + 192, highGroups, 4)
                 + Q6KChunk(Q6Part(ql0, ql1, qh16, 3), a + 224, highGroups, 6);
 
-            // The stored values are offset by 32: subtract 32 · Σ scale_g · (activation sum of group g).
-            var offset = Vector256.Sum(Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256(aSums)));
-            var total = Avx.ConvertToVector256Single(sum - Vector256.CreateScalar(32 * offset));
+            // The stored values are offset by 32: subtract 32 · Σ scale_g · (activation sum of group g),
+            // lane by lane (only the total of the lanes matters), with no horizontal sum.
+            var offset = Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256(aSums));
+            var total = Avx.ConvertToVector256Single(sum - Avx2.ShiftLeftLogical(offset, 5));
             accumulator = Fma.MultiplyAdd(total, Vector256.Create(table[*(ushort*)(block + 208)] * scales[s * 8]), accumulator);
         }
 
         return Vector256.Sum(accumulator);
+    }
+
+    /// <summary>
+    /// <see cref="DotQ6_K"/> with 512-bit registers. Each 128-value half of a block is two registers: the 64
+    /// low-bit bytes give values 0-63 (low nibbles) and 64-127 (high nibbles), each in order against one
+    /// 64-byte load of activations; the 32 high-bit bytes, broadcast to both halves and shifted by a
+    /// different amount in each, supply bits 4-5; one vpermw spreads four group scales over the 16-value
+    /// groups of a register.
+    /// </summary>
+    private static float DotQ6_K512(byte* row, sbyte* values, float* scales, short* sums, int superBlocks)
+    {
+        var table = Dequantize.HalfToSingle;
+        var low = Vector512.Create((byte)0xF);
+        var highBits = Vector512.Create((byte)0x30);
+        // Values 0-31 take qh bits 0-1 (<< 4), 32-63 bits 2-3 (<< 2), 64-95 bits 4-5 (>> 0), 96-127 bits 6-7 (>> 2).
+        var leftShifts = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)2));
+        var rightShifts = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)2));
+        static Vector512<short> Groups(int first) => Vector512.Create(
+            Vector256.Create(Vector128.Create((short)first), Vector128.Create((short)(first + 1))),
+            Vector256.Create(Vector128.Create((short)(first + 2)), Vector128.Create((short)(first + 3))));
+        var groups0 = Groups(0);
+        var groups1 = Groups(4);
+        var groups2 = Groups(8);
+        var groups3 = Groups(12);
+        var accumulator = Vector512<float>.Zero;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var block = row + s * 210;
+            var scales16 = Avx512BW.ConvertToVector512Int16(Vector256.Create(Sse2.LoadVector128((sbyte*)(block + 192)), Vector128<sbyte>.Zero));
+            var a = values + s * 256;
+            var sum = Vector512<int>.Zero;
+            for (var half = 0; half < 2; half++)
+            {
+                var ql = Vector512.Load(block + 64 * half);
+                var qh = Avx512F.BroadcastVector256ToVector512((ulong*)(block + 128 + 32 * half)).AsUInt16();
+                var weightsLow = (ql & low) | (Avx512BW.ShiftLeftLogicalVariable(qh, leftShifts).AsByte() & highBits);
+                var weightsHigh = (Avx512BW.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & low) | (Avx512BW.ShiftRightLogicalVariable(qh, rightShifts).AsByte() & highBits);
+                var h = a + 128 * half;
+                sum += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(weightsLow, Vector512.Load(h)), Avx512BW.PermuteVar32x16(scales16, half == 0 ? groups0 : groups2))
+                    + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(weightsHigh, Vector512.Load(h + 64)), Avx512BW.PermuteVar32x16(scales16, half == 0 ? groups1 : groups3));
+            }
+
+            // The stored values are offset by 32: subtract 32 · Σ scale_g · (activation sum of group g), lane by lane.
+            var offset = Avx2.MultiplyAddAdjacent(scales16.GetLower(), Avx.LoadVector256(sums + s * 16));
+            var total = sum - Vector512.Create(Avx2.ShiftLeftLogical(offset, 5), Vector256<int>.Zero);
+            accumulator = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(total), Vector512.Create(table[*(ushort*)(block + 208)] * scales[s * 8]), accumulator);
+        }
+
+        return Vector512.Sum(accumulator);
     }
 
     /// <summary>32 values of a Q6_K block (groups g and g+1 of a half) against activations, scaled by the group scales, in int32.</summary>

@@ -4,10 +4,12 @@ namespace Anima.Llm.Models;
 public sealed record CatalogModel(string Name, string Description, Uri Url, string FileName, long? SizeBytes, string? Sha256);
 
 /// <summary>
-/// Known-good default chat models for <c>anima model pull</c>. The checksums and sizes could not be
-/// fetched where this table was written (no internet access); where they are null the download is
-/// validated by opening it as a model, and its SHA-256 is printed and stored beside it so that a
-/// later pull can be compared. Fill them in from the publisher's page to pin the files.
+/// Known-good default chat models for <c>anima model pull</c>. The checksums and sizes of these
+/// publisher files could not be looked up where this table was written (no internet access; the stored
+/// copies of Hugging Face pages searched on 2026-11-23 held only third-party re-quantizations, whose
+/// hashes belong to other files). Where they are null the download is validated by opening it as a
+/// model, and its SHA-256 is printed so that it can be compared
+/// with the publisher's page (or given with --sha256). Fill them in from that page to pin the files.
 /// </summary>
 public static class ModelCatalog
 {
