@@ -124,6 +124,15 @@ public sealed class AnimaTestHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Signs in again as a client that cannot hold cookies would (the CLI, a WebSocket): a bearer token.</summary>
+    public async Task<string> SignInForTokenAsync(HttpClient client, string username, string password, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using var response = await client.PostAsJsonAsync("/api/auth/signin", new { username, password, session = "token" }, cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(cancellationToken)).GetProperty("token").GetString()!;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

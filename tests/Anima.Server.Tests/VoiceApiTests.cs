@@ -41,8 +41,7 @@ public sealed class VoiceApiTests : IAsyncLifetime
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         using var http = await _host.SignUpAsync("speaker", "speaker password");
-        using var signIn = await http.PostAsync("/api/auth/signin", new StringContent(/*lang=json*/ "{\"username\":\"speaker\",\"password\":\"speaker password\",\"session\":\"token\"}", Encoding.UTF8, "application/json"), cancellationToken);
-        var token = JsonDocument.Parse(await signIn.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString();
+        var token = await _host.SignInForTokenAsync(http, "speaker", "speaker password", cancellationToken);
         var pcm = await SpeakAsync("hello world", cancellationToken);
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
@@ -104,8 +103,7 @@ public sealed class VoiceApiTests : IAsyncLifetime
         const string Long = "Hello to you too. I was hoping you would call today. I have been thinking about our walk by the river, and the light on the water. Tell me how you have been since then.";
         _mind.Script = messages => messages.Count(message => message.Role == "user") > 1 ? "Oh, sorry. Go on." : Long;
         using var http = await _host.SignUpAsync("interrupter", "interrupter password");
-        using var signIn = await http.PostAsync("/api/auth/signin", new StringContent(/*lang=json*/ "{\"username\":\"interrupter\",\"password\":\"interrupter password\",\"session\":\"token\"}", Encoding.UTF8, "application/json"), cancellationToken);
-        var token = JsonDocument.Parse(await signIn.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString();
+        var token = await _host.SignInForTokenAsync(http, "interrupter", "interrupter password", cancellationToken);
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
         await socket.ConnectAsync(new Uri(_host.BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal) + "api/voice?language=en"), cancellationToken);

@@ -62,8 +62,7 @@ public sealed class VoiceBackchannelTests : IAsyncLifetime
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         using var http = await _host.SignUpAsync("listener", "listener password");
-        using var signIn = await http.PostAsync("/api/auth/signin", new StringContent(/*lang=json*/ "{\"username\":\"listener\",\"password\":\"listener password\",\"session\":\"token\"}", Encoding.UTF8, "application/json"), cancellationToken);
-        var token = JsonDocument.Parse(await signIn.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString();
+        var token = await _host.SignInForTokenAsync(http, "listener", "listener password", cancellationToken);
         var hello = await VoiceApiTests.SpeakAsync("hello world", cancellationToken);
         var backchannels = new (string Name, byte[] Pcm, bool MustBeTranscribed)[]
         {
