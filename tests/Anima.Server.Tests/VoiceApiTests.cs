@@ -128,7 +128,9 @@ public sealed class VoiceApiTests : IAsyncLifetime
         await SendAsync(socket, interruption[split..].Concat(new byte[48_000]).ToArray(), cancellationToken);
         await NextAsync(events.Reader, "transcript", cancellationToken);
         await NextAsync(events.Reader, "reply-finished", cancellationToken);
-        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        // Only our half of the close handshake: the receiving loop reads the server's close frame (a CloseAsync beside
+        // that loop would race it for the frame).
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
         await receiving;
 
         using var history = await http.GetAsync("/api/companion/history", cancellationToken);
