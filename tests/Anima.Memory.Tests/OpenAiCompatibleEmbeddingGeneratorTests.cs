@@ -6,6 +6,7 @@ using System.Text.Json;
 using Anima.Memory.Embeddings;
 using Anima.Memory.Recall;
 using Anima.Memory.Storage;
+using Anima.Testing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Time.Testing;
 
@@ -134,7 +135,7 @@ public sealed class OpenAiCompatibleEmbeddingGeneratorTests : IAsyncDisposable
     [Fact]
     public async Task Generate_NoServer_ThrowsCouldNotBeReached()
     {
-        using var generator = new OpenAiCompatibleEmbeddingGenerator(new OpenAiEmbeddingOptions { Endpoint = new Uri($"http://127.0.0.1:{ScriptedServer.FreePort()}/v1"), Model = "m" });
+        using var generator = new OpenAiCompatibleEmbeddingGenerator(new OpenAiEmbeddingOptions { Endpoint = new Uri($"http://127.0.0.1:{LoopbackHttpServer.FreePort()}/v1"), Model = "m" });
 
         var error = await Assert.ThrowsAsync<EmbeddingServiceException>(() => generator.GenerateAsync(["one"], cancellationToken: Token));
 
@@ -195,19 +196,11 @@ public sealed class OpenAiCompatibleEmbeddingGeneratorTests : IAsyncDisposable
     /// <summary>A tiny HTTP server: records each request and answers with <see cref="Respond"/>.</summary>
     private sealed class ScriptedServer : IAsyncDisposable
     {
-        private readonly HttpListener _listener = new();
-        private readonly Task _loop;
+        private readonly LoopbackHttpServer _server;
 
-        public ScriptedServer()
-        {
-            var port = FreePort();
-            BaseAddress = $"http://127.0.0.1:{port}/";
-            _listener.Prefixes.Add(BaseAddress);
-            _listener.Start();
-            _loop = Task.Run(LoopAsync);
-        }
+        public ScriptedServer() => _server = new LoopbackHttpServer(AnswerAsync);
 
-        public string BaseAddress { get; }
+        public string BaseAddress => _server.BaseAddress.ToString();
 
         public ConcurrentQueue<(string Method, string Path, string? Authorization, JsonDocument Body)> Requests { get; } = new();
 
@@ -215,60 +208,23 @@ public sealed class OpenAiCompatibleEmbeddingGeneratorTests : IAsyncDisposable
 
         public TimeSpan Delay { get; set; }
 
-        public static int FreePort()
+        private async Task AnswerAsync(HttpListenerContext context)
         {
-            using var socket = new TcpListener(IPAddress.Loopback, 0);
-            socket.Start();
-            return ((IPEndPoint)socket.LocalEndpoint).Port;
-        }
-
-        private async Task LoopAsync()
-        {
-            while (_listener.IsListening)
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            var text = await reader.ReadToEndAsync();
+            var request = (context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"], JsonDocument.Parse(text));
+            Requests.Enqueue(request);
+            if (Delay > TimeSpan.Zero)
             {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception exception) when (exception is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-
-                _ = Task.Run(async () =>
-                {
-                    try
-                    {
-                        using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                        var text = await reader.ReadToEndAsync();
-                        var request = (context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"], JsonDocument.Parse(text));
-                        Requests.Enqueue(request);
-                        if (Delay > TimeSpan.Zero)
-                        {
-                            await Task.Delay(Delay);
-                        }
-
-                        var (status, body) = Respond(request);
-                        var bytes = Encoding.UTF8.GetBytes(body);
-                        context.Response.StatusCode = status;
-                        context.Response.ContentType = "application/json";
-                        await context.Response.OutputStream.WriteAsync(bytes);
-                        context.Response.Close();
-                    }
-                    catch (Exception exception) when (exception is HttpListenerException or ObjectDisposedException or IOException)
-                    {
-                        // The client gave up (a timeout test).
-                    }
-                });
+                await Task.Delay(Delay);
             }
+
+            var (status, body) = Respond(request);
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(body));
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            _listener.Stop();
-            _listener.Close();
-            await _loop;
-        }
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Anima.Testing;
 using Anima.Voice.Audio;
 using Anima.Voice.OpenAi;
 using Anima.Voice.Synthesis;

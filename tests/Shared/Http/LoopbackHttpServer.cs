@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Anima.Voice.Tests;
+namespace Anima.Testing;
 
-/// <summary>A real HTTP server on 127.0.0.1 with a port chosen by the OS, answering with a test's handler.</summary>
+/// <summary>
+/// A real HTTP server on 127.0.0.1 with a port chosen by the OS, answering each request with a test's handler on a
+/// task of its own (a handler that waits, as in a timeout test, holds up no other request). Closes each response
+/// after its handler.
+/// </summary>
 internal sealed class LoopbackHttpServer : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
@@ -22,7 +26,10 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public int RequestCount { get; private set; }
+    private int _requestCount;
+
+    /// <summary>Requests received so far.</summary>
+    public int RequestCount => Volatile.Read(ref _requestCount);
 
     private async Task LoopAsync()
     {
@@ -38,23 +45,36 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
                 return;
             }
 
-            RequestCount++;
+            Interlocked.Increment(ref _requestCount);
+            _ = Task.Run(() => AnswerAsync(context));
+        }
+    }
+
+    private async Task AnswerAsync(HttpListenerContext context)
+    {
+        try
+        {
+            await _handler(context);
+        }
+        catch (Exception exception) when (exception is HttpListenerException or ObjectDisposedException or IOException)
+        {
+            // The client went away (a timeout test, say); the test decides whether that matters.
+        }
+        finally
+        {
             try
             {
-                await _handler(context);
-            }
-            catch (Exception exception) when (exception is HttpListenerException or IOException)
-            {
-                // The client went away; the test decides whether that matters.
-            }
-            finally
-            {
                 context.Response.Close();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The server was stopped while this request was still being answered.
             }
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port that was free a moment ago (nothing listens on it).</summary>
+    public static int FreePort()
     {
         using var socket = new TcpListener(IPAddress.Loopback, 0);
         socket.Start();
