@@ -163,7 +163,9 @@ public sealed partial class CompanionGrain(
         reply.Run.WaitingForConsumerSince = null;
         if (emotion is not null)
         {
+            reply.Run.WaitingForConsumerSince = timeProvider.GetTimestamp();
             yield return new ReplyEvent(ReplyEventKind.Perceived, Emotion: emotion);
+            reply.Run.WaitingForConsumerSince = null;
         }
 
         if (mind.Client is not { } client)
@@ -192,7 +194,9 @@ public sealed partial class CompanionGrain(
                 if (named is not null)
                 {
                     instruction = PersonaPrompt.Naming(named.Value.Name, named.Value.Reason);
+                    reply.Run.WaitingForConsumerSince = timeProvider.GetTimestamp();
                     yield return new ReplyEvent(ReplyEventKind.Named, named.Value.Name);
+                    reply.Run.WaitingForConsumerSince = null;
                 }
             }
 
@@ -534,12 +538,17 @@ public sealed partial class CompanionGrain(
             }
         }
 
+        // Every event waits for its reader, the last ones too: a reader that died after the reply was stored, before it
+        // read "done", must not keep the companion busy (a retry takes over after AbandonedReplyTimeout).
+        run.WaitingForConsumerSince = timeProvider.GetTimestamp();
         if (errorCode is not null)
         {
             yield return new ReplyEvent(ReplyEventKind.Error, errorCode == ReplyErrorCodes.MindTimeout ? "The mind took too long to answer." : "The mind failed while answering.", _lastStoredReply?.Id ?? 0, status, errorCode);
+            run.WaitingForConsumerSince = timeProvider.GetTimestamp();
         }
 
         yield return new ReplyEvent(ReplyEventKind.Completed, TurnId: _lastStoredReply?.Id ?? 0, Status: status);
+        run.WaitingForConsumerSince = null;
     }
 
     /// <summary>Streams the mind's text into <paramref name="pieces"/>; the channel completes with the mind's error, if any.</summary>
