@@ -45,6 +45,13 @@ public interface ICompanionGrain : IGrainWithStringKey
     [Orleans.Concurrency.AlwaysInterleave]
     Task<bool> CutOffReplyAsync(string heardText, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Completes once the last turn is in long-term memory. A turn is written there after its reply has ended (the
+    /// response does not wait for it), so whatever reads or deletes the user's memories waits for this first.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task WhenRememberedAsync(CancellationToken cancellationToken = default);
+
     /// <summary>The user's voice baseline (speaker statistics for hearing the feeling in their voice), or null before the first spoken turn.</summary>
     Task<VoiceBaseline?> GetVoiceBaselineAsync(CancellationToken cancellationToken = default);
 

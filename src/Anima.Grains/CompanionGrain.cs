@@ -50,6 +50,7 @@ public sealed partial class CompanionGrain(
     private ReplyRun? _activeReply;
 
     private ConversationTurn? _lastStoredReply;
+    private Task _remembering = Task.CompletedTask;
 
     // A cut-off (what of a spoken reply the user heard) that arrived while the reply was still being written: it is
     // applied right after the reply is stored, so whichever comes first, the stored reply ends where the user cut it.
@@ -212,23 +213,37 @@ public sealed partial class CompanionGrain(
 
         // Remembered after recall, so the message does not recall itself, and after the reply, in one write
         // with it: the message, the reply and the turn before them, each with its neighbours on both sides.
+        // The write comes after "done": it is not latency the user waits for, and memory reads wait for it.
+        var remembering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
             await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run))
             {
+                if (replyEvent.Kind == ReplyEventKind.Completed)
+                {
+                    _remembering = remembering.Task;
+                }
+
                 yield return replyEvent;
             }
         }
         finally
         {
-            // Also when the reader went away mid-reply: what was said is remembered all the same.
-            if (_lastStoredReply is { Text.Length: > 0 } storedReply && storedReply.Id > userTurn.Id)
+            try
             {
-                await RememberAsync(storedReply, turnsWritten: 3);
+                // Also when the reader went away mid-reply: what was said is remembered all the same.
+                if (_lastStoredReply is { Text.Length: > 0 } storedReply && storedReply.Id > userTurn.Id)
+                {
+                    await RememberAsync(storedReply, turnsWritten: 3);
+                }
+                else
+                {
+                    await RememberAsync(userTurn);
+                }
             }
-            else
+            finally
             {
-                await RememberAsync(userTurn);
+                remembering.TrySetResult();
             }
         }
 
@@ -264,6 +279,8 @@ public sealed partial class CompanionGrain(
             yield return replyEvent;
         }
     }
+
+    public Task WhenRememberedAsync(CancellationToken cancellationToken = default) => _remembering.WaitAsync(cancellationToken);
 
     public async Task<bool> StopAsync(CancellationToken cancellationToken = default)
     {

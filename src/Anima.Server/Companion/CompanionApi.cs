@@ -109,6 +109,19 @@ public static class CompanionApi
             {
                 var current = enumerator.Current;
                 await WriteEventAsync(context.Response, current, cancellationToken);
+                if (current.Kind == ReplyEventKind.Completed)
+                {
+                    // The reply is complete for the user: end the response now. The companion still writes the turn
+                    // into long-term memory before it takes the next message; that is work after the turn, not
+                    // latency the user waits for, so the enumeration is drained without holding the response open.
+                    await context.Response.CompleteAsync();
+                    while (await enumerator.MoveNextAsync())
+                    {
+                    }
+
+                    break;
+                }
+
                 if (timings is null)
                 {
                     continue;

@@ -1,3 +1,4 @@
+using Anima.Abstractions;
 using Anima.Memory;
 using Anima.Memory.Storage;
 using Anima.Server.Accounts;
@@ -17,18 +18,29 @@ public static class MemoryApi
         var group = endpoints.MapGroup("/api/memories").WithTags("Memories").RequireAuthorization();
         group.MapGet("/", ListAsync);
         group.MapPut("/{id:guid}", CorrectAsync);
-        group.MapDelete("/{id:guid}", async Task<Results<NoContent, NotFound>> (Guid id, HttpContext context, IMemoryStore store, CancellationToken cancellationToken) =>
-            await store.DeleteAsync(context.User.UserId(), id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound());
-        group.MapDelete("/", async (HttpContext context, IMemoryStore store, CancellationToken cancellationToken) =>
-            TypedResults.Ok(new { deleted = await store.DeleteAllAsync(context.User.UserId(), cancellationToken) }));
+        group.MapDelete("/{id:guid}", async Task<Results<NoContent, NotFound>> (Guid id, HttpContext context, IMemoryStore store, IGrainFactory grains, CancellationToken cancellationToken) =>
+            await Remembered(context, grains, cancellationToken) && await store.DeleteAsync(context.User.UserId(), id, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound());
+        group.MapDelete("/", async (HttpContext context, IMemoryStore store, IGrainFactory grains, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new { deleted = await Remembered(context, grains, cancellationToken) ? await store.DeleteAllAsync(context.User.UserId(), cancellationToken) : 0 }));
         group.MapGet("/export", ExportAsync);
         return group;
     }
 
+    /// <summary>
+    /// Waits until the companion's last turn is in long-term memory (it is written just after the reply ends), so that
+    /// what the user sees or deletes includes what they just said. Always true; a bool to chain in expressions.
+    /// </summary>
+    private static async Task<bool> Remembered(HttpContext context, IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        await grains.GetGrain<ICompanionGrain>(context.User.UserId()).WhenRememberedAsync(cancellationToken);
+        return true;
+    }
+
     private static async Task<Results<Ok<MemoryListResponse>, ProblemHttpResult>> ListAsync(
-        HttpContext context, IMemoryStore store, string? q, string? kind, int? offset, int? limit, CancellationToken cancellationToken)
+        HttpContext context, IMemoryStore store, IGrainFactory grains, string? q, string? kind, int? offset, int? limit, CancellationToken cancellationToken)
     {
         var userId = context.User.UserId();
+        await Remembered(context, grains, cancellationToken);
         if (limit is < 1 or > 200 || offset is < 0)
         {
             return AccountsApi.Problem(StatusCodes.Status400BadRequest, "Invalid paging", "limit must be from 1 to 200 and offset not negative.", "invalid-paging");
@@ -60,8 +72,9 @@ public static class MemoryApi
     }
 
     private static async Task<Results<Ok<MemoryView>, NotFound, ProblemHttpResult>> CorrectAsync(
-        Guid id, CorrectionRequest request, HttpContext context, IMemoryStore store, CancellationToken cancellationToken)
+        Guid id, CorrectionRequest request, HttpContext context, IMemoryStore store, IGrainFactory grains, CancellationToken cancellationToken)
     {
+        await Remembered(context, grains, cancellationToken);
         if (request.Text is { } text && (string.IsNullOrWhiteSpace(text) || text.Length > MemoryRecord.MaxTextLength))
         {
             return AccountsApi.Problem(StatusCodes.Status400BadRequest, "Invalid text", $"A memory's text must have 1 to {MemoryRecord.MaxTextLength} characters.", "invalid-memory");
@@ -83,8 +96,9 @@ public static class MemoryApi
         return updated is null ? TypedResults.NotFound() : TypedResults.Ok(MemoryView.From(updated));
     }
 
-    private static async Task ExportAsync(HttpContext context, IMemoryStore store, TimeProvider timeProvider, CancellationToken cancellationToken)
+    private static async Task ExportAsync(HttpContext context, IMemoryStore store, IGrainFactory grains, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
+        await Remembered(context, grains, cancellationToken);
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.Headers.ContentDisposition = "attachment; filename=\"anima-memories.json\"";
         await MemoryExport.WriteAsync(store, context.User.UserId(), context.Response.Body, timeProvider, cancellationToken);
