@@ -141,37 +141,44 @@ public sealed partial class CompanionGrain(
 
         var emotion = stored?.Message.Emotion ?? (state.State.Settings.PerceptionEnabled ? Fuse(_perceiver?.Perceive(text), heard) : null);
         stepStarted = Lap(TurnStage.Perceive, stepStarted);
-        ConversationTurn userTurn;
+        ConversationTurn? userTurn = null;
+        Task<ConversationTurn>? storing = null;
         if (stored is not null)
         {
             // A retry of a message whose reply never completed (the node answering it died, say): the
             // message stays stored once and gets a new reply.
             userTurn = stored.Message;
-            if (!_recent.Exists(turn => turn.Id == userTurn.Id))
-            {
-                Remember(userTurn);
-            }
+            Remember(userTurn);
         }
         else
         {
-            userTurn = await conversations.AppendAsync(UserId, TurnRole.User, text, TurnStatus.Complete, timeProvider.GetUtcNow(), emotion, messageId, CancellationToken.None);
+            storing = conversations.AppendAsync(UserId, TurnRole.User, text, TurnStatus.Complete, timeProvider.GetUtcNow(), emotion, messageId, CancellationToken.None);
+        }
+
+        // The message is written while the prompt is composed and the mind starts thinking, and is durable before any
+        // of the reply reaches the user ("accepted" comes first). Without a mind, and while the companion is still
+        // being named (rare: the first meeting), it is simply stored first.
+        if (storing is not null && (mind.Client is null || !state.State.Profile.IsNamed))
+        {
+            userTurn = await storing;
+            storing = null;
             Remember(userTurn);
             Lap(TurnStage.StoreMessage, stepStarted);
         }
 
-        reply.Run.WaitingForConsumerSince = timeProvider.GetTimestamp();
-        yield return new ReplyEvent(ReplyEventKind.Accepted, TurnId: userTurn.Id);
-        reply.Run.WaitingForConsumerSince = null;
-        if (emotion is not null)
+        if (userTurn is not null)
         {
-            reply.Run.WaitingForConsumerSince = timeProvider.GetTimestamp();
-            yield return new ReplyEvent(ReplyEventKind.Perceived, Emotion: emotion);
-            reply.Run.WaitingForConsumerSince = null;
+            foreach (var acceptedEvent in AcceptedEvents(userTurn, emotion))
+            {
+                reply.Run.WaitingForConsumerSince = timeProvider.GetTimestamp();
+                yield return acceptedEvent;
+                reply.Run.WaitingForConsumerSince = null;
+            }
         }
 
         if (mind.Client is not { } client)
         {
-            await RememberAsync(userTurn);
+            await RememberAsync(userTurn!);
             LogNoMind(logger, UserId);
             yield return new ReplyEvent(ReplyEventKind.Error, "No mind is connected, so I can't answer yet. Your message is saved.", ErrorCode: ReplyErrorCodes.MindUnavailable);
             yield break;
@@ -206,10 +213,21 @@ public sealed partial class CompanionGrain(
         }
 
         var context = new TurnContext(UserId, text, language, state.State.Profile, state.State.Settings, emotion, timeProvider.GetUtcNow());
-        var history = _recent.Where(turn => turn.Id < userTurn.Id).ToList();
-        stepStarted = Stopwatch.GetTimestamp();
-        var messages = await composer.ComposeAsync(context, history, instruction, _turnCount, _options.HistoryTokenBudget, reply.Token);
-        Lap(TurnStage.Compose, stepStarted);
+        var history = userTurn is null ? [.. _recent] : _recent.Where(turn => turn.Id < userTurn.Id).ToList();
+        var composing = Stopwatch.GetTimestamp();
+        List<ChatMessage> messages;
+        try
+        {
+            messages = await composer.ComposeAsync(context, history, instruction, _turnCount + (storing is null ? 0 : 1), _options.HistoryTokenBudget, reply.Token);
+        }
+        catch (Exception) when (storing is not null)
+        {
+            // Stopped (or failed) while the message was being written: the turn ends once it is stored, as it would have.
+            Remember(await storing);
+            throw;
+        }
+
+        Lap(TurnStage.Compose, composing);
 
         // Remembered after recall, so the message does not recall itself, and after the reply, in one write
         // with it: the message, the reply and the turn before them, each with its neighbours on both sides.
@@ -217,7 +235,7 @@ public sealed partial class CompanionGrain(
         var remembering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run))
+            await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run, storing is null ? null : AcceptedAsync(storing, emotion, stepStarted)))
             {
                 if (replyEvent.Kind == ReplyEventKind.Completed)
                 {
@@ -231,14 +249,31 @@ public sealed partial class CompanionGrain(
         {
             try
             {
-                // Also when the reader went away mid-reply: what was said is remembered all the same.
-                if (_lastStoredReply is { Text.Length: > 0 } storedReply && storedReply.Id > userTurn.Id)
+                // Also when the reader went away mid-reply: what was said is remembered all the same. (A message whose
+                // write failed was never accepted: there is nothing to remember.)
+                if (userTurn is null && storing is not null)
                 {
-                    await RememberAsync(storedReply, turnsWritten: 3);
+                    try
+                    {
+                        userTurn = await storing;
+                        Remember(userTurn);
+                    }
+                    catch (Exception)
+                    {
+                        // Never stored, so never accepted: the failure is the turn's, and there is nothing to remember.
+                    }
                 }
-                else
+
+                if (userTurn is not null)
                 {
-                    await RememberAsync(userTurn);
+                    if (_lastStoredReply is { Text.Length: > 0 } storedReply && storedReply.Id > userTurn.Id)
+                    {
+                        await RememberAsync(storedReply, turnsWritten: 3);
+                    }
+                    else
+                    {
+                        await RememberAsync(userTurn);
+                    }
                 }
             }
             finally
@@ -248,6 +283,20 @@ public sealed partial class CompanionGrain(
         }
 
         await ScheduleConsolidationAsync();
+    }
+
+    private static ReplyEvent[] AcceptedEvents(ConversationTurn userTurn, PerceivedEmotion? emotion) =>
+        emotion is null
+            ? [new ReplyEvent(ReplyEventKind.Accepted, TurnId: userTurn.Id)]
+            : [new ReplyEvent(ReplyEventKind.Accepted, TurnId: userTurn.Id), new ReplyEvent(ReplyEventKind.Perceived, Emotion: emotion)];
+
+    /// <summary>Waits for the user's message to be stored (while the mind already thinks) and gives the events that say so.</summary>
+    private async Task<ReplyEvent[]> AcceptedAsync(Task<ConversationTurn> storing, PerceivedEmotion? emotion, long started)
+    {
+        var userTurn = await storing;
+        Remember(userTurn);
+        Lap(TurnStage.StoreMessage, started);
+        return AcceptedEvents(userTurn, emotion);
     }
 
     public async IAsyncEnumerable<ReplyEvent> BeginAsync(string language, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -446,7 +495,11 @@ public sealed partial class CompanionGrain(
         return new ActiveReply(this, run);
     }
 
-    private async IAsyncEnumerable<ReplyEvent> StreamReplyAsync(IChatClient client, List<ChatMessage> messages, ReplyRun run)
+    /// <summary>
+    /// Streams the mind's reply. <paramref name="accepted"/>, when given, is the user's message being stored while the
+    /// mind starts: its events come first, and if it fails the mind is stopped and the failure is the turn's.
+    /// </summary>
+    private async IAsyncEnumerable<ReplyEvent> StreamReplyAsync(IChatClient client, List<ChatMessage> messages, ReplyRun run, Task<ReplyEvent[]>? accepted = null)
     {
         var cancellationToken = run.Source.Token;
         var text = new StringBuilder();
@@ -468,6 +521,16 @@ public sealed partial class CompanionGrain(
         var batch = new StringBuilder();
         try
         {
+            if (accepted is not null)
+            {
+                foreach (var acceptedEvent in await accepted)
+                {
+                    run.WaitingForConsumerSince = timeProvider.GetTimestamp();
+                    yield return acceptedEvent;
+                    run.WaitingForConsumerSince = null;
+                }
+            }
+
             while (status == TurnStatus.Streaming)
             {
                 batch.Clear();
@@ -732,6 +795,11 @@ public sealed partial class CompanionGrain(
 
     private void Remember(ConversationTurn turn)
     {
+        if (_recent.Exists(recent => recent.Id == turn.Id))
+        {
+            return; // a message written while the mind started is remembered once, whichever path sees it first
+        }
+
         _recent.Add(turn);
         _turnCount++;
         if (_recent.Count > _options.RecentTurns)

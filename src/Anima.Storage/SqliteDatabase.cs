@@ -97,10 +97,25 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private Thread? _writer;
     private SqliteConnection? _writeConnection;
 
+    // Checkpoints (copying the write-ahead log back into the database file, with a flush to disk) run on their own
+    // thread and connection, not inside the commit that crosses the log's size limit as SQLite does by default: that
+    // commit, and every write queued behind it, waited for the disk. A PASSIVE checkpoint blocks neither readers nor
+    // the writer. It runs at most every CheckpointInterval while there are new commits; a log that still grows past
+    // CheckpointFallbackPages (the checkpointer starved) is checkpointed by the writer itself, as before.
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(500);
+    private const int CheckpointFallbackPages = 16_000;
+    private readonly SemaphoreSlim _checkpointDue = new(0, 1);
+    private readonly CancellationTokenSource _closing = new();
+    private Thread? _checkpointer;
+    private long _commits;
+
     /// <summary>Time from asking for a write to its commit, and how many writes each transaction held.</summary>
     public LatencyHistogram WriteLatency { get; } = new();
 
     public LatencyHistogram WritesPerCommit { get; } = new();
+
+    /// <summary>The writer's own time per transaction, from its BEGIN to its COMMIT (a checkpoint's disk flush included).</summary>
+    public LatencyHistogram CommitDuration { get; } = new();
 
     /// <summary>
     /// Runs <paramref name="work"/> on the database's writer connection, inside a transaction shared with the
@@ -127,6 +142,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
                     // not hold one of the few thread-pool threads a small machine has.
                     _writer = new Thread(WriteLoop) { IsBackground = true, Name = "Anima SQLite writer" };
                     _writer.Start();
+                    _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "Anima SQLite checkpointer" };
+                    _checkpointer.Start();
                 }
             }
         }
@@ -160,6 +177,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
 
     private void Commit(List<PendingWrite> batch)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var connection = _writeConnection ??= OpenWriter();
@@ -178,6 +196,18 @@ public sealed class SqliteDatabase : IAsyncDisposable
             }
 
             Execute(connection, "COMMIT;");
+            Interlocked.Increment(ref _commits);
+            if (_checkpointDue.CurrentCount == 0)
+            {
+                try
+                {
+                    _checkpointDue.Release();
+                }
+                catch (SemaphoreFullException)
+                {
+                    // Already due.
+                }
+            }
         }
         catch (Exception exception)
         {
@@ -191,6 +221,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
             }
         }
 
+        CommitDuration.Record(Stopwatch.GetElapsedTime(started));
         WritesPerCommit.RecordMicroseconds(batch.Count);
         foreach (var write in batch)
         {
@@ -202,7 +233,60 @@ public sealed class SqliteDatabase : IAsyncDisposable
     {
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
-        Execute(connection, "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;");
+        Execute(connection, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = {CheckpointFallbackPages};"));
+        return connection;
+    }
+
+    /// <summary>The time a checkpoint took on the checkpointer's thread (the log copied back and flushed to disk).</summary>
+    public LatencyHistogram CheckpointDuration { get; } = new();
+
+    private void CheckpointLoop()
+    {
+        SqliteConnection? connection = null;
+        long checkpointed = 0;
+        try
+        {
+            while (true)
+            {
+                _checkpointDue.Wait(_closing.Token);
+                if (Interlocked.Read(ref _commits) == checkpointed)
+                {
+                    continue;
+                }
+
+                checkpointed = Interlocked.Read(ref _commits);
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    connection ??= OpenCheckpointer();
+                    Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
+                    CheckpointDuration.Record(Stopwatch.GetElapsedTime(started));
+                }
+                catch (SqliteException)
+                {
+                    // A failed checkpoint is retried after the next commits; the writer's fallback bounds the log meanwhile.
+                    connection?.Dispose();
+                    connection = null;
+                }
+
+                _closing.Token.WaitHandle.WaitOne(CheckpointInterval);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Closing: the last connection to close checkpoints what is left.
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+
+    private SqliteConnection OpenCheckpointer()
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA busy_timeout = 10000;");
         return connection;
     }
 
@@ -221,6 +305,15 @@ public sealed class SqliteDatabase : IAsyncDisposable
         {
             await Task.Run(writer.Join);
         }
+
+        await _closing.CancelAsync();
+        if (_checkpointer is { } checkpointer)
+        {
+            await Task.Run(checkpointer.Join);
+        }
+
+        _closing.Dispose();
+        _checkpointDue.Dispose();
     }
 
     private abstract class PendingWrite

@@ -205,6 +205,92 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Send_WhileTheMessageIsBeingWritten_TheMindStartsButNothingReachesTheReaderBeforeItIsStored()
+    {
+        const string user = "grain-user-overlap";
+        var companion = await NamedCompanionAsync(user);
+        var written = new TaskCompletionSource();
+        GatedConversationStore.Gates[user] = written.Task;
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Mind.Reply = _ =>
+        {
+            asked.TrySetResult();
+            return ["Of course."];
+        };
+        try
+        {
+            await using var reply = companion.SendAsync("Please remember the blue door.", cancellationToken: TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+            var first = reply.MoveNextAsync().AsTask();
+
+            // The mind is asked while the message is still being written, and the reader hears nothing until it is stored.
+            await asked.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+            Assert.False(first.IsCompleted);
+
+            written.SetResult();
+            Assert.True(await first);
+            Assert.Equal(ReplyEventKind.Accepted, reply.Current.Kind);
+            var kinds = new List<ReplyEventKind>();
+            while (await reply.MoveNextAsync())
+            {
+                kinds.Add(reply.Current.Kind);
+            }
+
+            Assert.Equal(ReplyEventKind.Completed, kinds[^1]);
+            var history = await companion.GetHistoryAsync(2, cancellationToken: TestContext.Current.CancellationToken);
+            Assert.Equal(["Please remember the blue door.", "Of course."], history.Turns.Select(turn => turn.Text));
+        }
+        finally
+        {
+            GatedConversationStore.Gates.TryRemove(user, out _);
+            Mind.Reply = _ => ["ok"];
+        }
+    }
+
+    [Fact]
+    public async Task Send_MessageWriteFails_TheTurnFailsWithNothingStoredAndTheCompanionIsFreeAgain()
+    {
+        const string user = "grain-user-write-fails";
+        var companion = await NamedCompanionAsync(user);
+        var before = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
+        GatedConversationStore.Gates[user] = Task.FromException(new IOException("The disk is full."));
+        try
+        {
+            var failure = await Assert.ThrowsAnyAsync<Exception>(async () =>
+                await companion.SendAsync("This will not be stored.", cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken));
+            Assert.Contains("disk is full", failure.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            GatedConversationStore.Gates.TryRemove(user, out _);
+        }
+
+        var after = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(before.Turns.Select(turn => turn.Text), after.Turns.Select(turn => turn.Text));
+        var events = await companion.SendAsync("And this one?", cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(TurnStatus.Complete, events[^1].Status);
+    }
+
+    /// <summary>A companion past its first meeting (it has chosen its name), so its turns take the usual path.</summary>
+    private async Task<ICompanionGrain> NamedCompanionAsync(string user)
+    {
+        var companion = Companion(user);
+        Mind.Reply = messages => messages[0].Text.Contains("Choose a name for yourself", StringComparison.Ordinal) ? ["{\"name\": \"Sora\", \"reason\": \"It sounds like the sky.\"}"] : ["ok"];
+        try
+        {
+            await companion.SendAsync("Hi, I'm Mina.", cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+            await companion.SendAsync("Nice to meet you.", cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            Mind.Reply = _ => ["ok"];
+        }
+
+        Assert.True((await companion.GetSnapshotAsync(TestContext.Current.CancellationToken)).Profile.IsNamed);
+        return companion;
+    }
+
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
@@ -212,7 +298,8 @@ public sealed class CompanionGrainTests : IAsyncLifetime
             System.IO.Directory.CreateDirectory(Directory);
             var database = new SqliteDatabase(Path.Combine(Directory, "anima.db"));
             siloBuilder.Services.AddSingleton(database);
-            siloBuilder.Services.AddSingleton<IConversationStore, SqliteConversationStore>();
+            siloBuilder.Services.AddSingleton<SqliteConversationStore>();
+            siloBuilder.Services.AddSingleton<IConversationStore>(provider => new GatedConversationStore(provider.GetRequiredService<SqliteConversationStore>()));
             siloBuilder.Services.AddSingleton<IMind>(Mind);
             siloBuilder.Services.AddSingleton<PromptComposer>();
             siloBuilder.Services.AddSingleton<Anima.Core.Diagnostics.TurnTimings>();
@@ -222,6 +309,36 @@ public sealed class CompanionGrainTests : IAsyncLifetime
             siloBuilder.UseInMemoryReminderService();
         }
     }
+}
+
+/// <summary>The real store, except that a user's own messages can be held back (or failed) by a test.</summary>
+internal sealed class GatedConversationStore(IConversationStore inner) : IConversationStore
+{
+    public static System.Collections.Concurrent.ConcurrentDictionary<string, Task> Gates { get; } = new();
+
+    public async Task<ConversationTurn> AppendAsync(string userId, TurnRole role, string text, TurnStatus status, DateTimeOffset createdAt, PerceivedEmotion? emotion = null, string? messageId = null, CancellationToken cancellationToken = default)
+    {
+        if (role == TurnRole.User && Gates.TryGetValue(userId, out var gate))
+        {
+            await gate;
+        }
+
+        return await inner.AppendAsync(userId, role, text, status, createdAt, emotion, messageId, cancellationToken);
+    }
+
+    public Task<StoredMessage?> FindMessageAsync(string userId, string messageId, CancellationToken cancellationToken = default) => inner.FindMessageAsync(userId, messageId, cancellationToken);
+
+    public Task UpdateAsync(string userId, long turnId, string text, TurnStatus status, CancellationToken cancellationToken = default) => inner.UpdateAsync(userId, turnId, text, status, cancellationToken);
+
+    public Task<ConversationPage> GetPageAsync(string userId, int limit, long? beforeTurnId = null, CancellationToken cancellationToken = default) => inner.GetPageAsync(userId, limit, beforeTurnId, cancellationToken);
+
+    public Task<int> CountAsync(string userId, CancellationToken cancellationToken = default) => inner.CountAsync(userId, cancellationToken);
+
+    public Task<IReadOnlyList<MoodPoint>> GetMoodAsync(string userId, DateTimeOffset since, CancellationToken cancellationToken = default) => inner.GetMoodAsync(userId, since, cancellationToken);
+
+    public Task<int> CountActiveUsersAsync(DateTimeOffset since, CancellationToken cancellationToken = default) => inner.CountActiveUsersAsync(since, cancellationToken);
+
+    public Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default) => inner.RecoverStreamingAsync(userId, cancellationToken);
 }
 
 /// <summary>A hand-written mind: replies from a settable script, or token by token from a channel the test writes.</summary>

@@ -47,6 +47,31 @@ public sealed class SqliteGroupCommitTests : IDisposable
     }
 
     [Fact]
+    public async Task Checkpoints_RunInTheBackground_AndTheLogIsCopiedIntoTheDatabase()
+    {
+        var path = Path.Combine(_directory, "anima.db");
+        var database = new SqliteDatabase(path);
+        var store = new SqliteConversationStore(database);
+        for (var index = 0; index < 50; index++)
+        {
+            await store.AppendAsync("alice", TurnRole.User, new string('x', 2000) + index, TurnStatus.Complete, DateTimeOffset.UnixEpoch, cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        // The checkpointer, not a commit, copied the log back (the writer's own checkpoints start only at 16,000 pages).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((database.CheckpointDuration.Count == 0 || new FileInfo(path).Length <= 50 * 2000) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(database.CheckpointDuration.Count > 0);
+
+        // The messages are in the database file itself, not only in its log (100 KB of them; the empty schema is a few pages).
+        Assert.True(new FileInfo(path).Length > 50 * 2000, $"the database file is {new FileInfo(path).Length} bytes");
+        await database.DisposeAsync();
+    }
+
+    [Fact]
     public async Task AFailingWriteInABatch_IsRolledBackAlone()
     {
         var database = new SqliteDatabase(Path.Combine(_directory, "anima.db"));

@@ -170,6 +170,16 @@ public sealed class LoadBenchCommand : ICliCommand
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"storage writes",-20} n {writes.Count,8}  p50 {writes.P50,8:0.00}  p99 {writes.P99,8:0.00}  p99.9 {writes.P999,8:0.00}  max {writes.Max,8:0.0}  ({writes.Count / (double)Math.Max(1, perCommit.Count):0.0} writes per commit on average, at most {perCommit.Max * 1000:0})"));
             }
 
+            if (node.Commits is { Count: > 0 } commits)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"commits",-20} n {commits.Count,8}  p50 {commits.P50,8:0.00}  p99 {commits.P99,8:0.00}  p99.9 {commits.P999,8:0.00}  max {commits.Max,8:0.0}  (the writer's own time per transaction)"));
+            }
+
+            if (node.Checkpoints is { Count: > 0 } checkpoints)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"checkpoints",-20} n {checkpoints.Count,8}  p50 {checkpoints.P50,8:0.00}  p99 {checkpoints.P99,8:0.00}  p99.9 {checkpoints.P999,8:0.00}  max {checkpoints.Max,8:0.0}  (in the background, off the commits' path)"));
+            }
+
             var pauses = node.GcPauses;
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"GC pauses",-20} n {pauses.Count,8}  p50 {pauses.P50,8:0.00}  p99 {pauses.P99,8:0.00}  p99.9 {pauses.P999,8:0.00}  max {pauses.Max,8:0.0}  total {pauses.Total:0} ms; collections gen0/1/2 since start {string.Join('/', node.Collections)}"));
         }
@@ -314,7 +324,7 @@ public sealed class LoadBenchCommand : ICliCommand
         return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<NodeStats>(Json, cancellationToken) : null;
     }
 
-    private sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes, Dictionary<string, LatencySummary> TurnTimings, LatencySummary GcPauses, int[] Collections, LatencySummary? StorageWrites, LatencySummary? WritesPerCommit);
+    private sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes, Dictionary<string, LatencySummary> TurnTimings, LatencySummary GcPauses, int[] Collections, LatencySummary? StorageWrites, LatencySummary? WritesPerCommit, LatencySummary? Commits, LatencySummary? Checkpoints);
 
     private static string Message(Random random)
     {

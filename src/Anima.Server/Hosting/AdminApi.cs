@@ -46,7 +46,9 @@ public static class AdminApi
             gcPauses.Pauses.Summarize(),
             [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)],
             database?.WriteLatency.Summarize(),
-            database?.WritesPerCommit.Summarize());
+            database?.WritesPerCommit.Summarize(),
+            database?.CommitDuration.Summarize(),
+            database?.CheckpointDuration.Summarize());
         if (reset == true)
         {
             // The figures so far are returned, then counting starts again (bench load resets after its sign-ups).
@@ -54,6 +56,8 @@ public static class AdminApi
             gcPauses.Pauses.Reset();
             database?.WriteLatency.Reset();
             database?.WritesPerCommit.Reset();
+            database?.CommitDuration.Reset();
+            database?.CheckpointDuration.Reset();
         }
 
         return TypedResults.Ok(stats);
@@ -64,7 +68,7 @@ public static class AdminApi
     /// (per <see cref="TurnStage"/>, in milliseconds; the mind's own first-token time is its own stage), the
     /// garbage collector's pauses, collections per generation since the process started, and on the embedded
     /// database the time from a write's request to its commit and the writes per commit (the "milliseconds" of
-    /// <see cref="WritesPerCommit"/> are counts divided by 1,000).
+    /// <see cref="WritesPerCommit"/> are counts divided by 1,000), the writer's own time per transaction, and the background checkpoints' time.
     /// </summary>
     public sealed record NodeStats(
         int ActiveCompanions,
@@ -74,5 +78,7 @@ public static class AdminApi
         LatencySummary GcPauses,
         IReadOnlyList<int> Collections,
         LatencySummary? StorageWrites,
-        LatencySummary? WritesPerCommit);
+        LatencySummary? WritesPerCommit,
+        LatencySummary? Commits,
+        LatencySummary? Checkpoints);
 }
