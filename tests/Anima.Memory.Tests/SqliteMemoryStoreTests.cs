@@ -109,6 +109,32 @@ public sealed class SqliteMemoryStoreTests : MemoryStoreContractTests
     }
 
     [Fact]
+    public async Task ConcurrentUpserts_OneInvalid_FailsAloneAndEveryOtherIsStored()
+    {
+        var taken = NewMemory(Alice, "Alice's own memory of the lighthouse");
+        await Store.UpsertAsync(Alice, taken, Token);
+
+        // Many writers at once: they share transactions; Bob reusing Alice's id is refused without taking the others down.
+        var writes = Enumerable.Range(0, 60).Select(index => Task.Run(() => Store.UpsertManyAsync(
+            index % 2 == 0 ? Alice : Bob,
+            [NewMemory(index % 2 == 0 ? Alice : Bob, $"walk number {index} along the harbour"), NewMemory(index % 2 == 0 ? Alice : Bob, $"tea number {index} by the window")],
+            Token), TestContext.Current.CancellationToken)).ToList();
+        var invalid = Task.Run(() => Store.UpsertAsync(Bob, taken with { UserId = Bob, Text = "Bob's overwrite" }, Token), TestContext.Current.CancellationToken);
+        await Task.WhenAll(writes);
+        await Assert.ThrowsAsync<ArgumentException>(() => invalid);
+
+        Assert.Equal(61, await Store.CountAsync(Alice, cancellationToken: Token));
+        Assert.Equal(60, await Store.CountAsync(Bob, cancellationToken: Token));
+        Assert.Equal("Alice's own memory of the lighthouse", (await Store.GetAsync(Alice, taken.Id, Token))!.Text);
+        var cached = await Store.SearchAsync(Bob, new MemorySearchQuery { Text = "walk harbour tea", Limit = 100 }, Token);
+        await using var fresh = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = DatabasePath }, Time);
+        await fresh.InitializeAsync(Token);
+        var expected = await fresh.SearchAsync(Bob, new MemorySearchQuery { Text = "walk harbour tea", Limit = 100 }, Token);
+        Assert.Equal(60, expected.Count);
+        Assert.Equal(expected.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))), cached.Select(hit => (hit.Memory.Id, Math.Round(hit.LexicalScore, 9))));
+    }
+
+    [Fact]
     public async Task Delete_Memory_TextNoLongerInDatabaseFile()
     {
         const string Secret = "xylophonicsecretword";

@@ -298,6 +298,34 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         await UpsertManyCoreAsync(userId, stored, cancellationToken);
     }
 
+    // Upserts are group-committed: the writes that queue while a transaction is being written go into the next one
+    // together (at most MaximumBatch), each inside its own savepoint so that a failing write is rolled back alone. Every
+    // turn writes a few FTS-indexed memories; one transaction (and one full-text segment) per write made the store's
+    // single writer the bottleneck under load. A caller's task completes only after its transaction has committed.
+    private const int MaximumBatch = 64;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingUpsert> _upserts = new();
+
+    private sealed class PendingUpsert(string userId, IReadOnlyList<Memory> memories, CancellationToken cancellationToken)
+    {
+        public string UserId { get; } = userId;
+
+        public IReadOnlyList<Memory> Memories { get; } = memories;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long AddedDocuments { get; set; }
+
+        public double AddedLength { get; set; }
+
+        public Dictionary<string, int> AddedFrequencies { get; } = new(StringComparer.Ordinal);
+
+        public bool ChangedExisting { get; set; }
+
+        public Exception? Error { get; set; }
+    }
+
     private async Task UpsertManyCoreAsync(string userId, IReadOnlyList<Memory> memories, CancellationToken cancellationToken, bool purge = false)
     {
         EnsureInitialized();
@@ -306,16 +334,78 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             return;
         }
 
-        var prefix = UserPrefix(userId);
-        await _writeGate.WaitAsync(cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
         var frequencyCache = BeginFrequencyWrite(userId);
-        var addedFrequencies = new Dictionary<string, int>(StringComparer.Ordinal);
-        var changedExisting = false;
+        var pending = new PendingUpsert(userId, memories, cancellationToken);
         var committed = false;
         try
         {
-            await using var connection = await OpenWriterAsync(cancellationToken);
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            _upserts.Enqueue(pending);
+            while (!pending.Completion.Task.IsCompleted)
+            {
+                // Whoever holds the gate writes everything queued so far, this write included unless an earlier holder took it.
+                await _writeGate.WaitAsync(CancellationToken.None);
+                try
+                {
+                    if (!pending.Completion.Task.IsCompleted)
+                    {
+                        await WriteQueuedUpsertsAsync();
+                    }
+                }
+                finally
+                {
+                    _writeGate.Release();
+                }
+            }
+
+            await pending.Completion.Task;
+            committed = true;
+            AdjustStatistics(userId, pending.AddedDocuments, pending.AddedLength);
+            if (purge)
+            {
+                await _writeGate.WaitAsync(CancellationToken.None);
+                try
+                {
+                    await using var connection = await OpenWriterAsync(CancellationToken.None);
+                    await PurgeAsync(connection, CancellationToken.None);
+                }
+                finally
+                {
+                    _writeGate.Release();
+                }
+            }
+        }
+        finally
+        {
+            EndFrequencyWrite(frequencyCache, committed && !pending.ChangedExisting ? pending.AddedFrequencies : null);
+        }
+    }
+
+    /// <summary>Writes the queued upserts in one transaction, each in its own savepoint. Called with the write gate held.</summary>
+    private async Task WriteQueuedUpsertsAsync()
+    {
+        var batch = new List<PendingUpsert>(MaximumBatch);
+        while (batch.Count < MaximumBatch && _upserts.TryDequeue(out var queued))
+        {
+            if (queued.CancellationToken.IsCancellationRequested)
+            {
+                queued.Completion.TrySetCanceled(queued.CancellationToken);
+            }
+            else
+            {
+                batch.Add(queued);
+            }
+        }
+
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var connection = await OpenWriterAsync(CancellationToken.None);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(CancellationToken.None);
             await using var find = Command(connection, transaction, "SELECT seq, user_id, term_count, context_count FROM memories WHERE id = $id;");
             var findId = find.Parameters.Add("$id", SqliteType.Text);
             await using var insert = Command(connection, transaction, """
@@ -335,78 +425,122 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             await using var deleteIndex = Command(connection, transaction, "DELETE FROM memories_fts WHERE rowid=$seq;");
             await using var insertIndex = Command(connection, transaction,
                 "INSERT INTO memories_fts(rowid, scope, terms, context) VALUES($seq, $scope, $terms, $contextTerms);");
-            long addedDocuments = 0;
-            double addedLength = 0;
-            foreach (var memory in memories)
+            var statements = new UpsertStatements(find, findId, insert, update, deleteIndex, insertIndex);
+            foreach (var upsert in batch)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                findId.Value = memory.Id.ToString("D");
-                long? existing = null;
-                await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+                await ExecuteAsync(connection, transaction, "SAVEPOINT upsert;");
+                try
                 {
-                    if (await reader.ReadAsync(cancellationToken))
-                    {
-                        if (!string.Equals(reader.GetString(1), userId, StringComparison.Ordinal))
-                        {
-                            throw new ArgumentException("A memory with this id already exists for a different user.", nameof(memories));
-                        }
-
-                        existing = reader.GetInt64(0);
-                        addedDocuments--;
-                        addedLength -= Bm25.Length(reader.GetInt32(2), reader.GetInt32(3));
-                    }
+                    await UpsertAsync(upsert, statements);
+                    await ExecuteAsync(connection, transaction, "RELEASE upsert;");
                 }
-
-                var textTerms = MemoryTextAnalyzer.Analyze(memory.Text, distinct: false);
-                var contextTerms = MemoryTextAnalyzer.Analyze(memory.SearchContext, distinct: false);
-                addedDocuments++;
-                addedLength += Bm25.Length(textTerms.Count, contextTerms.Count);
-                long seq;
-                if (existing is null)
+                catch (Exception exception)
                 {
-                    CountDistinctTerms(textTerms, contextTerms, addedFrequencies);
-                }
-
-                if (existing is { } found)
-                {
-                    changedExisting = true;
-                    Bind(update, memory, userId, textTerms.Count, contextTerms.Count);
-                    update.Parameters.AddWithValue("$seq", found);
-                    await update.ExecuteNonQueryAsync(cancellationToken);
+                    find.Parameters.Clear();
+                    find.Parameters.Add(findId);
+                    insert.Parameters.Clear();
                     update.Parameters.Clear();
                     deleteIndex.Parameters.Clear();
-                    deleteIndex.Parameters.AddWithValue("$seq", found);
-                    await deleteIndex.ExecuteNonQueryAsync(cancellationToken);
-                    seq = found;
+                    insertIndex.Parameters.Clear();
+                    await ExecuteAsync(connection, transaction, "ROLLBACK TO upsert; RELEASE upsert;");
+                    upsert.Error = exception;
+                    upsert.AddedDocuments = 0;
+                    upsert.AddedLength = 0;
+                    upsert.AddedFrequencies.Clear();
                 }
-                else
-                {
-                    Bind(insert, memory, userId, textTerms.Count, contextTerms.Count);
-                    seq = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
-                    insert.Parameters.Clear();
-                }
-
-                insertIndex.Parameters.Clear();
-                insertIndex.Parameters.AddWithValue("$seq", seq);
-                insertIndex.Parameters.AddWithValue("$scope", ScopeText(memory));
-                insertIndex.Parameters.AddWithValue("$terms", Prefixed(prefix, textTerms));
-                insertIndex.Parameters.AddWithValue("$contextTerms", Prefixed(prefix, contextTerms));
-                await insertIndex.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await transaction.CommitAsync(cancellationToken);
-            committed = true;
-            AdjustStatistics(userId, addedDocuments, addedLength);
-            if (purge)
-            {
-                await PurgeAsync(connection, cancellationToken);
-            }
+            await transaction.CommitAsync(CancellationToken.None);
         }
-        finally
+        catch (Exception exception)
         {
-            EndFrequencyWrite(frequencyCache, committed && !changedExisting ? addedFrequencies : null);
-            _writeGate.Release();
+            // The transaction is lost (disk full, I/O error): every write in it fails.
+            foreach (var upsert in batch)
+            {
+                upsert.Error ??= exception;
+                upsert.AddedFrequencies.Clear();
+            }
         }
+
+        foreach (var upsert in batch)
+        {
+            if (upsert.Error is { } error)
+            {
+                upsert.Completion.TrySetException(error);
+            }
+            else
+            {
+                upsert.Completion.TrySetResult();
+            }
+        }
+    }
+
+    private sealed record UpsertStatements(SqliteCommand Find, SqliteParameter FindId, SqliteCommand Insert, SqliteCommand Update, SqliteCommand DeleteIndex, SqliteCommand InsertIndex);
+
+    private static async Task UpsertAsync(PendingUpsert upsert, UpsertStatements statements)
+    {
+        var (find, findId, insert, update, deleteIndex, insertIndex) = statements;
+        var userId = upsert.UserId;
+        var prefix = UserPrefix(userId);
+        var cancellationToken = upsert.CancellationToken;
+        foreach (var memory in upsert.Memories)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            findId.Value = memory.Id.ToString("D");
+            long? existing = null;
+            await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    if (!string.Equals(reader.GetString(1), userId, StringComparison.Ordinal))
+                    {
+                        throw new ArgumentException("A memory with this id already exists for a different user.", nameof(upsert));
+                    }
+
+                    existing = reader.GetInt64(0);
+                    upsert.AddedDocuments--;
+                    upsert.AddedLength -= Bm25.Length(reader.GetInt32(2), reader.GetInt32(3));
+                }
+            }
+
+            var textTerms = MemoryTextAnalyzer.Analyze(memory.Text, distinct: false);
+            var contextTerms = MemoryTextAnalyzer.Analyze(memory.SearchContext, distinct: false);
+            upsert.AddedDocuments++;
+            upsert.AddedLength += Bm25.Length(textTerms.Count, contextTerms.Count);
+            long seq;
+            if (existing is { } found)
+            {
+                upsert.ChangedExisting = true;
+                Bind(update, memory, userId, textTerms.Count, contextTerms.Count);
+                update.Parameters.AddWithValue("$seq", found);
+                await update.ExecuteNonQueryAsync(cancellationToken);
+                update.Parameters.Clear();
+                deleteIndex.Parameters.Clear();
+                deleteIndex.Parameters.AddWithValue("$seq", found);
+                await deleteIndex.ExecuteNonQueryAsync(cancellationToken);
+                seq = found;
+            }
+            else
+            {
+                CountDistinctTerms(textTerms, contextTerms, upsert.AddedFrequencies);
+                Bind(insert, memory, userId, textTerms.Count, contextTerms.Count);
+                seq = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
+                insert.Parameters.Clear();
+            }
+
+            insertIndex.Parameters.Clear();
+            insertIndex.Parameters.AddWithValue("$seq", seq);
+            insertIndex.Parameters.AddWithValue("$scope", ScopeText(memory));
+            insertIndex.Parameters.AddWithValue("$terms", Prefixed(prefix, textTerms));
+            insertIndex.Parameters.AddWithValue("$contextTerms", Prefixed(prefix, contextTerms));
+            await insertIndex.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction transaction, string text)
+    {
+        await using var command = Command(connection, transaction, text);
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     private static void CountDistinctTerms(IReadOnlyList<string> textTerms, IReadOnlyList<string> contextTerms, Dictionary<string, int> counts)

@@ -152,7 +152,15 @@ public static class MemoryTextAnalyzer
                 }
 
                 builderIsHangul = hangul;
-                builder.Append(Rune.ToLowerInvariant(rune).ToString());
+                var lower = Rune.ToLowerInvariant(rune);
+                if (lower.IsBmp)
+                {
+                    builder.Append((char)lower.Value);
+                }
+                else
+                {
+                    builder.Append(char.ConvertFromUtf32(lower.Value));
+                }
             }
             else if (builder.Length > 0)
             {
