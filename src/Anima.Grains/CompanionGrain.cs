@@ -72,10 +72,10 @@ public sealed partial class CompanionGrain(
     }
 
     public IAsyncEnumerable<ReplyEvent> SendAsync(string text, string? messageId = null, CancellationToken cancellationToken = default) =>
-        TurnAsync(text, null, messageId, cancellationToken);
+        TurnAsync(text, null, messageId, _options.TextEventInterval, cancellationToken);
 
     public IAsyncEnumerable<ReplyEvent> SendSpokenAsync(string transcript, HeardEmotion? heard, CancellationToken cancellationToken = default) =>
-        TurnAsync(transcript, heard, null, cancellationToken);
+        TurnAsync(transcript, heard, null, TimeSpan.Zero, cancellationToken);
 
     /// <summary>
     /// Fuses what the words say with what the voice says: the voice carries arousal better than words
@@ -106,7 +106,7 @@ public sealed partial class CompanionGrain(
         };
     }
 
-    private async IAsyncEnumerable<ReplyEvent> TurnAsync(string text, HeardEmotion? heard, string? messageId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ReplyEvent> TurnAsync(string text, HeardEmotion? heard, string? messageId, TimeSpan eventInterval, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (messageId is not null && (messageId.Length is 0 or > MaximumMessageIdLength || !messageId.All(IsMessageIdChar)))
         {
@@ -126,6 +126,7 @@ public sealed partial class CompanionGrain(
 
         using var reply = BeginReply(cancellationToken);
         reply.Run.Started = Stopwatch.GetTimestamp();
+        reply.Run.EventInterval = eventInterval;
         var language = Languages.Detect(text, state.State.Profile.Language);
         var stepStarted = Stopwatch.GetTimestamp();
         var stored = messageId is null ? null : await conversations.FindMessageAsync(UserId, messageId, CancellationToken.None);
@@ -519,6 +520,7 @@ public sealed partial class CompanionGrain(
         var mindClock = new MindClock();
         var producer = Task.Run(() => ReadMindAsync(client, messages, chatOptions, pieces.Writer, watchdog, mindClock), CancellationToken.None);
         var batch = new StringBuilder();
+        long lastEvent = 0;
         try
         {
             if (accepted is not null)
@@ -540,6 +542,13 @@ public sealed partial class CompanionGrain(
                     {
                         status = TurnStatus.Complete;
                         break;
+                    }
+
+                    if (lastEvent != 0 && run.EventInterval - Stopwatch.GetElapsedTime(lastEvent) is { Ticks: > 0 } holdBack)
+                    {
+                        // More text came soon after the last event: let it gather for the rest of the interval, unless the
+                        // mind finishes first (the end of a reply is never held back).
+                        await Task.WhenAny(producer, Task.Delay(holdBack, cancellationToken));
                     }
 
                     while (pieces.Reader.TryRead(out var piece))
@@ -581,6 +590,7 @@ public sealed partial class CompanionGrain(
                     }
 
                     run.WaitingForConsumerSince = timeProvider.GetTimestamp();
+                    lastEvent = Stopwatch.GetTimestamp();
                     yield return new ReplyEvent(ReplyEventKind.Token, piece, MindWaitMilliseconds: mindWait);
                     run.WaitingForConsumerSince = null;
                 }
@@ -875,6 +885,9 @@ public sealed partial class CompanionGrain(
 
         /// <summary>Time this turn spent waiting for the mind before the reply (choosing the companion's name).</summary>
         public TimeSpan MindWait { get; set; }
+
+        /// <summary>The shortest time between two token events (<see cref="CompanionOptions.TextEventInterval"/>; 0 for speech).</summary>
+        public TimeSpan EventInterval { get; set; }
     }
 
     /// <summary>Clears the busy guard when a reply ends, however it ends.</summary>

@@ -32,7 +32,6 @@ public sealed class CompanionOptions
     [Range(1, 10)]
     public int NameAfterUserTurns { get; set; } = 2;
 
-    /// <summary>How long a conversation must be quiet before its memories are consolidated (default 10 minutes).</summary>
     /// <summary>
     /// How long a reply may wait for its reader to take the next event before a new turn may take over
     /// (the reader's node died, say). Default 2 s; a live reader takes events within milliseconds.
@@ -47,7 +46,16 @@ public sealed class CompanionOptions
     [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
     public TimeSpan DeactivateAfterIdle { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>How long a conversation must be quiet before its memories are consolidated (default 10 minutes).</summary>
     public TimeSpan ConsolidateAfterIdle { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The shortest time between two token events of a written reply (default 50 ms; 0 sends every piece as it comes).
+    /// The first piece and the end of the reply are never held back; pieces in between that arrive sooner travel
+    /// together, so a fast mind costs one event per interval instead of one per token. Spoken replies are not held back.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan TextEventInterval { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>The most tokens one reply may have (16..8,192; default 1,024).</summary>
     [Range(16, 8_192)]

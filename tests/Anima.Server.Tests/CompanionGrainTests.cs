@@ -272,6 +272,44 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         Assert.Equal(TurnStatus.Complete, events[^1].Status);
     }
 
+    [Fact]
+    public async Task Send_FastMind_PiecesTravelTogetherButTheFirstAndTheEndAreNotHeldBack()
+    {
+        var companion = await NamedCompanionAsync("grain-user-coalesce");
+        var tokens = Channel.CreateUnbounded<string>();
+        Mind.Stream = tokens.Reader;
+        try
+        {
+            // 40 tokens, one every 5 ms (200/s): written text gets an event at most every 50 ms, not one per token.
+            var writer = Task.Run(async () =>
+            {
+                for (var index = 0; index < 40; index++)
+                {
+                    await tokens.Writer.WriteAsync($"w{index} ", TestContext.Current.CancellationToken);
+                    await Task.Delay(5, TestContext.Current.CancellationToken);
+                }
+
+                tokens.Writer.Complete();
+            }, TestContext.Current.CancellationToken);
+            var events = new List<(ReplyEvent Event, long At)>();
+            await foreach (var replyEvent in companion.SendAsync("Count for me.", cancellationToken: TestContext.Current.CancellationToken).WithBatchSize(1).WithCancellation(TestContext.Current.CancellationToken))
+            {
+                events.Add((replyEvent, System.Diagnostics.Stopwatch.GetTimestamp()));
+            }
+
+            await writer;
+            var pieces = events.Where(e => e.Event.Kind == ReplyEventKind.Token).ToList();
+            Assert.Equal(string.Concat(Enumerable.Range(0, 40).Select(index => $"w{index} ")), string.Concat(pieces.Select(e => e.Event.Text)));
+            Assert.StartsWith("w0 ", pieces[0].Event.Text, StringComparison.Ordinal);
+            Assert.InRange(pieces.Count, 2, 20);
+            Assert.Equal(TurnStatus.Complete, events[^1].Event.Status);
+        }
+        finally
+        {
+            Mind.Stream = null;
+        }
+    }
+
     /// <summary>A companion past its first meeting (it has chosen its name), so its turns take the usual path.</summary>
     private async Task<ICompanionGrain> NamedCompanionAsync(string user)
     {

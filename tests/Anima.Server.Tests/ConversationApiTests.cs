@@ -37,7 +37,7 @@ public sealed class ConversationApiTests : IAsyncLifetime
     public async Task SendMessage_MindConnected_StreamsReplyAndStoresBothTurns()
     {
         using var client = await _host.SignUpAsync("theodore");
-        _mind.TokensPerSecond = 100;
+        _mind.TokensPerSecond = 20; // slower than the companion's shortest event interval (50 ms), so every piece is its own event
         using var response = await SendAsync(client, "I wrote a letter today.");
 
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);

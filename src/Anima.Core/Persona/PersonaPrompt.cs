@@ -11,10 +11,14 @@ namespace Anima.Core.Persona;
 public static class PersonaPrompt
 {
     /// <summary>The system prompt's opening: who the companion is and how it behaves.</summary>
-    public static string Compose(CompanionProfile profile, string language, DateTimeOffset now, int turnCount)
+    public static string Compose(CompanionProfile profile, string language, DateTimeOffset now, int turnCount) =>
+        AppendTo(new StringBuilder(3072), profile, language, now, turnCount).ToString();
+
+    /// <summary>Appends the persona (about 2,000 characters) to <paramref name="builder"/>, which a composer then extends.</summary>
+    public static StringBuilder AppendTo(StringBuilder builder, CompanionProfile profile, string language, DateTimeOffset now, int turnCount)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(profile);
-        var builder = new StringBuilder();
         var name = profile.IsNamed ? profile.Name : null;
         builder.AppendLine(name is null
             ? "You are a new AI companion, running on the user's own computer as part of Anima. You do not have a name yet."
@@ -50,7 +54,7 @@ public static class PersonaPrompt
 
         builder.AppendLine(CultureInfo.InvariantCulture, $"It is now {now:dddd, d MMMM yyyy, HH:mm} (UTC{now:zzz}).");
         builder.AppendLine(language == Languages.Korean ? "Reply in Korean." : "Reply in English unless the user writes in another language.");
-        return builder.ToString();
+        return builder;
     }
 
     /// <summary>The first-boot instructions: get to know each other before the companion names itself.</summary>

@@ -26,7 +26,8 @@ public sealed class PromptComposer(IEnumerable<ITurnContextProvider> providers)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(history);
-        var system = new StringBuilder(PersonaPrompt.Compose(context.Profile, context.Language, context.Now, turnCount));
+        // One buffer for the whole system prompt: the persona (about 2,000 characters) and the sections after it.
+        var system = PersonaPrompt.AppendTo(new StringBuilder(6144), context.Profile, context.Language, context.Now, turnCount);
         var sections = new List<PromptSection>();
         foreach (var provider in _providers)
         {

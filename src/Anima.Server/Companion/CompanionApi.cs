@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Anima.Abstractions;
 using Anima.Core.Diagnostics;
@@ -163,8 +165,8 @@ public static class CompanionApi
     {
         var (name, data) = replyEvent.Kind switch
         {
-            ReplyEventKind.Accepted => ("accepted", (object)new { turnId = replyEvent.TurnId }),
-            ReplyEventKind.Token => ("token", new { text = replyEvent.Text }),
+            ReplyEventKind.Accepted => ("accepted", (object?)new { turnId = replyEvent.TurnId }),
+            ReplyEventKind.Token => ("token", null),
             ReplyEventKind.Perceived => ("perceived", replyEvent.Emotion!),
             ReplyEventKind.Named => ("named", new { name = replyEvent.Text }),
             ReplyEventKind.Completed => ("done", new { turnId = replyEvent.TurnId, status = replyEvent.Status.ToString().ToLowerInvariant() }),
@@ -182,8 +184,27 @@ public static class CompanionApi
             }),
             _ => throw new InvalidOperationException($"Unknown reply event {replyEvent.Kind}."),
         };
-        await response.WriteAsync($"event: {name}\ndata: {JsonSerializer.Serialize(data, EventJson)}\n\n", cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        // Written as UTF-8 straight into the response: a reply is dozens of events, and each used to be three strings.
+        var body = response.BodyWriter;
+        body.Write("event: "u8);
+        Encoding.UTF8.GetBytes(name, body);
+        body.Write("\ndata: "u8);
+        using (var json = new Utf8JsonWriter(body))
+        {
+            if (replyEvent.Kind == ReplyEventKind.Token)
+            {
+                json.WriteStartObject();
+                json.WriteString("text", replyEvent.Text);
+                json.WriteEndObject();
+            }
+            else
+            {
+                JsonSerializer.Serialize(json, data, EventJson);
+            }
+        }
+
+        body.Write("\n\n"u8);
+        await body.FlushAsync(cancellationToken);
     }
 
     private static async Task<Results<Ok<CompanionResponse>, ProblemHttpResult>> GetAsync(HttpContext context, IGrainFactory grains, MindManager mind, CancellationToken cancellationToken)
