@@ -78,7 +78,10 @@ public enum ReplyEventKind
     Named = 5,
 }
 
-/// <summary>One event of a streamed reply.</summary>
+/// <summary>
+/// One event of a streamed reply. <see cref="MindWaitMilliseconds"/> is, on the first token, how long the mind took to
+/// start, and on <see cref="ReplyEventKind.Completed"/> the mind's whole time in the turn (so a node can tell its own share).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ReplyEvent(
     [property: Id(0)] ReplyEventKind Kind,

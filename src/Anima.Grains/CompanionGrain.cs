@@ -637,7 +637,9 @@ public sealed partial class CompanionGrain(
             run.WaitingForConsumerSince = timeProvider.GetTimestamp();
         }
 
-        yield return new ReplyEvent(ReplyEventKind.Completed, TurnId: _lastStoredReply?.Id ?? 0, Status: status);
+        // The mind's whole time (its stream, and a naming call), so that the node can tell its own share of the turn.
+        var mindTime = mindClock.Ended == 0 ? 0 : (run.MindWait + Stopwatch.GetElapsedTime(mindClock.Started, mindClock.Ended)).TotalMilliseconds;
+        yield return new ReplyEvent(ReplyEventKind.Completed, TurnId: _lastStoredReply?.Id ?? 0, Status: status, MindWaitMilliseconds: mindTime);
         run.WaitingForConsumerSince = null;
     }
 
@@ -669,6 +671,7 @@ public sealed partial class CompanionGrain(
                 }
             }
 
+            clock.Ended = Stopwatch.GetTimestamp();
             pieces.TryComplete();
         }
         catch (Exception exception)
@@ -914,6 +917,9 @@ public sealed partial class CompanionGrain(
         public long Started { get; set; }
 
         public long FirstToken { get; set; }
+
+        /// <summary>When the mind's stream ended (0 while it runs, or when it failed).</summary>
+        public long Ended { get; set; }
     }
 }
 

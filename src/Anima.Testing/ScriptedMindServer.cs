@@ -128,8 +128,18 @@ public sealed class ScriptedMindServer : IAsyncDisposable
         }
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<double> _lateness = new();
+
+    /// <summary>
+    /// For each streamed reply, how much later than its schedule (first-token delay, then the tokens per second) the
+    /// last chunk was written, in milliseconds, from the moment the request arrived: this mind's own delay, which a
+    /// caller that subtracts only the schedule would count as its own.
+    /// </summary>
+    public IReadOnlyCollection<double> Lateness => _lateness;
+
     private async Task HandleAsync(HttpContext context)
     {
+        var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _requests);
         using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         var messages = body.RootElement.GetProperty("messages").EnumerateArray()
@@ -198,6 +208,8 @@ public sealed class ScriptedMindServer : IAsyncDisposable
             await WriteChunkAsync(context.Response, new JsonObject { ["role"] = index == 0 ? "assistant" : null, ["content"] = tokens[index] }, null, context.RequestAborted);
         }
 
+        var scheduled = FirstTokenDelay + (TokensPerSecond > 0 && tokens.Count > 1 ? TimeSpan.FromSeconds((tokens.Count - 1) / TokensPerSecond) : TimeSpan.Zero);
+        _lateness.Enqueue((System.Diagnostics.Stopwatch.GetElapsedTime(arrived) - scheduled).TotalMilliseconds);
         await WriteChunkAsync(context.Response, new JsonObject(), "stop", context.RequestAborted);
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
     }

@@ -68,9 +68,12 @@ public sealed class DiagnosticsTests
         await ServerSentEvents.ReadAllAsync(response, TestContext.Current.CancellationToken);
         var turnMilliseconds = sent.Elapsed.TotalMilliseconds;
 
+        // The turn goes into long-term memory just after "done"; reading the memories waits for that write.
+        (await user.GetAsync("/api/memories/?kind=episodic", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+
         var stats = await admin.GetFromJsonAsync<JsonElement>("/api/admin/stats?reset=true", TestContext.Current.CancellationToken);
         var timings = stats.GetProperty("turnTimings");
-        foreach (var stage in new[] { "StoreMessage", "Compose", "MindFirstToken", "StoreReply", "FirstTokenOverhead", "Accepted" })
+        foreach (var stage in new[] { "StoreMessage", "Compose", "MindFirstToken", "StoreReply", "FirstTokenOverhead", "Accepted", "Remember", "TurnOverhead" })
         {
             Assert.Equal(1, timings.GetProperty(stage).GetProperty("count").GetInt64());
         }
@@ -78,6 +81,7 @@ public sealed class DiagnosticsTests
         // The mind's own 150 ms is its stage, not the platform's.
         Assert.True(timings.GetProperty("MindFirstToken").GetProperty("p50").GetDouble() >= 140);
         Assert.True(timings.GetProperty("FirstTokenOverhead").GetProperty("max").GetDouble() <= turnMilliseconds - 140);
+        Assert.True(timings.GetProperty("TurnOverhead").GetProperty("max").GetDouble() <= turnMilliseconds - 140);
         Assert.True(stats.GetProperty("storageWrites").GetProperty("count").GetInt64() >= 2);
 
         var after = await admin.GetFromJsonAsync<JsonElement>("/api/admin/stats", TestContext.Current.CancellationToken);

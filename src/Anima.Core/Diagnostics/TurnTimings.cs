@@ -37,6 +37,12 @@ public enum TurnStage
 
     /// <summary>From the request reaching the node to the grain's acceptance (the message stored) written to the client.</summary>
     Accepted,
+
+    /// <summary>
+    /// From the request reaching the node to "done" written to the client, minus the time the mind itself took (from
+    /// being asked to the end of its stream, and a naming call): the node's whole share of a completed turn.
+    /// </summary>
+    TurnOverhead,
 }
 
 /// <summary>

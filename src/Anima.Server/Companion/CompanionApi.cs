@@ -113,6 +113,11 @@ public static class CompanionApi
                 await WriteEventAsync(context.Response, current, cancellationToken);
                 if (current.Kind == ReplyEventKind.Completed)
                 {
+                    if (timings is not null && current.Status == TurnStatus.Complete && current.MindWaitMilliseconds > 0)
+                    {
+                        timings.Record(TurnStage.TurnOverhead, Stopwatch.GetElapsedTime(started) - TimeSpan.FromMilliseconds(current.MindWaitMilliseconds));
+                    }
+
                     // The reply is complete for the user: end the response now. The companion still writes the turn
                     // into long-term memory before it takes the next message; that is work after the turn, not
                     // latency the user waits for, so the enumeration is drained without holding the response open.
