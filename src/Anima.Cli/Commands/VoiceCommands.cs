@@ -481,9 +481,11 @@ public sealed class BenchVoiceCommand : ICliCommand
     public string Summary => "Time the voice components (VAD, TTS, STT, voice emotion) on this machine.";
 
     public string Usage => """
-        Usage: anima bench voice [--repeat N]
+        Usage: anima bench voice [--repeat N] [--emotion-data DIR [--limit N]]
           Needs ../shared/data/silero-vad and the Debian packages espeak-ng, libespeak-ng1, pocketsphinx-en-us.
-          --repeat  how many times each sentence is synthesized and transcribed (default 3)
+          --repeat        how many times each sentence is synthesized and transcribed (default 3)
+          --emotion-data  time only the voice-emotion recognizer, stage by stage, on the first --limit clips
+                          (default 120) of a folder with labels.tsv (e.g. ../shared/data/ravdess-16k)
         """;
 
     public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
@@ -491,8 +493,29 @@ public sealed class BenchVoiceCommand : ICliCommand
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(context);
         var repeat = arguments.GetInt32("--repeat", 3, 1, 100);
+        var emotionData = arguments.Get("--emotion-data");
+        var limit = arguments.GetInt32("--limit", 120, 1, 100_000);
         arguments.ThrowIfUnused();
         var results = new List<Anima.Voice.Benchmarks.Measurement>();
+        if (emotionData is not null)
+        {
+            List<AudioClip> clips;
+            try
+            {
+                clips = VoiceEmotionDataset.ReadLabels(emotionData).Take(limit).Select(entry => WaveFile.ReadForPipeline(entry.Path)).ToList();
+            }
+            catch (Exception exception) when (exception is InvalidDataException or AudioFormatException or FileNotFoundException)
+            {
+                throw new CliUsageException(exception.Message);
+            }
+
+            var emotion = new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault());
+            Anima.Voice.Benchmarks.VoiceBenchmark.VoiceEmotionStages(emotion, clips.Take(5).ToArray()); // warm up
+            results.AddRange(Anima.Voice.Benchmarks.VoiceBenchmark.VoiceEmotionStages(emotion, clips));
+            await WriteAsync(context, results);
+            return 0;
+        }
+
         var vadTest = Path.Combine(VoicePaths.SharedData(), "silero-vad", "test.wav");
         var audio = WaveFile.ReadForPipeline(vadTest);
         using (var silero = new SileroVoiceActivityDetector(VoicePaths.SileroModel()))
@@ -535,12 +558,16 @@ public sealed class BenchVoiceCommand : ICliCommand
             results.Add(Anima.Voice.Benchmarks.VoiceBenchmark.VoiceEmotion(recognizer, Enumerable.Repeat(utterances, repeat).SelectMany(clip => clip).ToArray()));
         }
 
+        await WriteAsync(context, results);
+        return 0;
+    }
+
+    private static async Task WriteAsync(CliContext context, IEnumerable<Anima.Voice.Benchmarks.Measurement> results)
+    {
         foreach (var result in results)
         {
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{result.Name,-55} median {result.Median,8:0.000} {result.Unit}  (min {result.Minimum:0.000}, max {result.Maximum:0.000}, n={result.Samples})"));
         }
-
-        return 0;
     }
 }
