@@ -74,6 +74,9 @@ public sealed class VoiceEmotionTests
             var loaded = VoiceEmotionModel.Load(path);
             Assert.Equal(model.Labels, loaded.Labels);
             Assert.Equal(model.Predict(test[0].Features), loaded.Predict(test[0].Features));
+            var history = SpeakerFeatureStatistics.From(test.Skip(1).Take(5).Select(example => example.Features), dimension);
+            Assert.Equal(model.MinimumSpeakerUtterances, loaded.MinimumSpeakerUtterances);
+            Assert.Equal(model.Predict(test[0].Features, history), loaded.Predict(test[0].Features, history));
             Assert.Equal(["a", "b"], loaded.Info.Speakers);
         }
         finally
@@ -85,38 +88,20 @@ public sealed class VoiceEmotionTests
     [Fact]
     public void EvaluateOnline_JudgesEachClipWithTheSpeakersEarlierClipsOnly()
     {
-        // Speaker "c"'s voice sounds angry whatever they feel (it raises the features anger raises): the new-speaker
-        // model hears anger everywhere, the model adapted to c's own habits does not.
-        var random = new Random(5);
-        var dimension = ProsodyFeatureExtractor.FeatureNames.Count;
-        var labels = new[] { EmotionLabels.Angry, EmotionLabels.Sad, EmotionLabels.Happy };
-        var examples = new List<VoiceEmotionExample>();
-        foreach (var (speaker, bias) in new[] { ("a", 0.0), ("b", 0.0), ("c", 2.5) })
-        {
-            for (var index = 0; index < 60; index++)
-            {
-                var label = index % 3;
-                var features = Enumerable.Range(0, dimension).Select(feature => (float)(random.NextDouble() + (feature < 20 ? bias : 0))).ToArray();
-                for (var feature = label * 20; feature < label * 20 + 20; feature++)
-                {
-                    features[feature] += 1.5f;
-                }
-
-                examples.Add(new VoiceEmotionExample($"{speaker}{index}", labels[label], speaker, features));
-            }
-        }
-
-        var training = examples.Where(example => example.Speaker != "c").ToList();
-        var test = examples.Where(example => example.Speaker == "c").ToList();
-        var model = VoiceEmotionTrainer.Train(training, new VoiceEmotionTrainingOptions(EnsembleSize: 2, Hidden: 16, Epochs: 150), new VoiceEmotionTrainingInfo(["synthetic"], ["a", "b"], training.Count, "test", "test"), null, TestContext.Current.CancellationToken);
+        // Every voice has its own habits that move the features the emotions move; speaker "c" is new: the
+        // new-speaker model is misled by c's habits, the model adapted to c's own utterances is not.
+        var (training, test) = BiasedSpeakers(seed: 5);
+        // Trained on whole voices and adapting after 12 utterances: the speaker statistics alone decide.
+        var options = new VoiceEmotionTrainingOptions(EnsembleSize: 2, Hidden: 16, Epochs: 150, ReplayHistories: false, MinimumSpeakerUtterances: 12);
+        var model = VoiceEmotionTrainer.Train(training, options, new VoiceEmotionTrainingInfo(["synthetic"], ["a", "b"], training.Count, "test", "test"), null, TestContext.Current.CancellationToken);
         var global = VoiceEmotionEvaluation.Evaluate(model, test, speakerRelative: false);
         var online = VoiceEmotionEvaluation.EvaluateOnline(model, test, seed: 1);
         var transductive = VoiceEmotionEvaluation.Evaluate(model, test, speakerRelative: true);
 
-        Assert.Equal(60, online.Total);
+        Assert.Equal(45, online.Total);
         Assert.True(online.Accuracy > global.Accuracy + 0.2 && online.Accuracy <= transductive.Accuracy + 0.05, $"global {global.Accuracy}, online {online.Accuracy}, transductive {transductive.Accuracy}");
         // With no more clips than the adaptation needs, every clip is judged by the new-speaker model.
-        var few = test.Take(VoiceEmotionModel.MinimumSpeakerUtterances).ToList();
+        var few = test.Take(model.MinimumSpeakerUtterances).ToList();
         Assert.Equal(VoiceEmotionEvaluation.Evaluate(model, few, speakerRelative: false).Confusion, VoiceEmotionEvaluation.EvaluateOnline(model, few, seed: 1).Confusion);
         // The order is seeded: the same seed gives the same result; augmented copies are never evaluated.
         Assert.Equal(online.Confusion, VoiceEmotionEvaluation.EvaluateOnline(model, [.. test, test[0] with { Augmentation = "speed 1.1" }], seed: 1).Confusion);
@@ -172,7 +157,7 @@ public sealed class VoiceEmotionTests
         // Kept small so the suite stays fast: the first repetition of actors 01–03 to train, all of actor 04 to test.
         var directory = SharedData.RequireDirectory("ravdess-16k");
         var rows = VoiceEmotionDataset.ReadLabels(directory)
-            .Where(row => row.Speaker == "04" || (row.Speaker is "01" or "02" or "03" && row.Path.EndsWith("-01.wav", StringComparison.Ordinal)))
+            .Where(row => row.Speaker == "04" || (row.Speaker is "01" or "02" or "03" && Path.GetFileName(row.Path).Split('-')[5] == "01"))
             .ToList();
         var examples = new VoiceEmotionExample[rows.Count];
         Parallel.For(0, rows.Count, () => new ProsodyFeatureExtractor(), (index, _, extractor) =>
@@ -194,7 +179,8 @@ public sealed class VoiceEmotionTests
         var tts = new EspeakTextToSpeech();
         var speaker = recognizer.CreateSpeakerStatistics();
         VoiceEmotionEstimate? last = null;
-        for (var index = 0; index < VoiceEmotionModel.MinimumSpeakerUtterances + 1; index++)
+        var utterances = Math.Max(3, recognizer.Model.MinimumSpeakerUtterances + 1);
+        for (var index = 0; index < utterances; index++)
         {
             var clip = await tts.SynthesizeToClipAsync($"This is sentence number {index} of the test.", "en", new SpeechStyle(Rate: 0.8 + 0.05 * index), TestContext.Current.CancellationToken);
             last = recognizer.Recognize(clip, speaker);
@@ -202,10 +188,117 @@ public sealed class VoiceEmotionTests
             Assert.Equal(1, last.Probabilities.Values.Sum(), 3);
             Assert.InRange(last.Valence, -1, 1);
             Assert.InRange(last.Arousal, -1, 1);
-            Assert.Equal(index >= VoiceEmotionModel.MinimumSpeakerUtterances, last.SpeakerAdapted);
+            Assert.Equal(index >= recognizer.Model.MinimumSpeakerUtterances, last.SpeakerAdapted);
         }
 
         Assert.Null(recognizer.Recognize(new AudioClip(TestAudio.Silence(1), 16000)));
+    }
+
+    [Fact]
+    public void SpeakerPrior_From_TrustsTheSpeakerEarlyWhereVoicesDiffer()
+    {
+        // Feature 0: voices differ a lot (means 0, 10, 20, 30), little within a voice. Feature 1: voices share one
+        // mean, much spread within. Feature 0 should follow the speaker after one utterance, feature 1 hardly.
+        var random = new Random(7);
+        var voices = Enumerable.Range(0, 4).Select(voice => (IReadOnlyList<float[]>)Enumerable.Range(0, 30)
+            .Select(_ => new[] { voice * 10 + (float)random.NextDouble(), (float)(random.NextDouble() * 10) }).ToArray()).ToArray();
+        var prior = SpeakerPrior.From(voices);
+        Assert.InRange(prior.Means[0], 15, 16);
+        Assert.Equal(SpeakerPrior.MinimumStrength, prior.Strengths[0]);
+        Assert.True(prior.Strengths[1] > 20, $"strength {prior.Strengths[1]}");
+
+        var empty = new SpeakerFeatureStatistics(2);
+        var cold = empty.Normalize([prior.Means[0], 5f], prior);
+        Assert.InRange(cold[0], -0.01, 0.01); // nothing heard: the population's mean and within-voice spread
+        Assert.InRange(cold[1], 0.99 * (5 - prior.Means[1]) / MathF.Sqrt(prior.Variances[1]), 1.01 * (5 - prior.Means[1]) / MathF.Sqrt(prior.Variances[1]));
+
+        // One utterance at 40 (a voice far above the others): feature 0 moves most of the way to it at once.
+        var coldAt40 = empty.Normalize([40f, 9f], prior);
+        var afterOne = SpeakerFeatureStatistics.From([[40f, 9f]], 2).Normalize([40f, 9f], prior);
+        Assert.True(afterOne[0] < coldAt40[0] / 4, $"{afterOne[0]} vs {coldAt40[0]}");
+        Assert.True(afterOne[1] > 1, $"{afterOne[1]}"); // still judged against the population's mean of about 5
+        Assert.Throws<ArgumentException>(() => SpeakerPrior.From([voices[0]]));
+    }
+
+    [Fact]
+    public void Trainer_ReplayedHistories_AdaptFromTheFirstUtterances()
+    {
+        // As in the online test: speaker "c" sounds angry whatever they feel. With histories replayed in training
+        // the speaker-relative ensemble works after two utterances, far better than the new-speaker one.
+        var (training, test) = BiasedSpeakers(seed: 8);
+        var options = new VoiceEmotionTrainingOptions(EnsembleSize: 2, Hidden: 16, Epochs: 60, ReplayHistories: true, MinimumSpeakerUtterances: 2, LabelSmoothing: 0.1f);
+        var model = VoiceEmotionTrainer.Train(training, options, new VoiceEmotionTrainingInfo([], [], 0, "", ""), null, TestContext.Current.CancellationToken);
+        Assert.Equal(2, model.MinimumSpeakerUtterances);
+        var global = VoiceEmotionEvaluation.Evaluate(model, test, speakerRelative: false);
+        var online = VoiceEmotionEvaluation.EvaluateOnline(model, test, seed: 3);
+        Assert.True(online.Accuracy > global.Accuracy + 0.3, $"global {global.Accuracy}, online {online.Accuracy}");
+        var statistics = SpeakerFeatureStatistics.From(test.Take(2).Select(example => example.Features), test[0].Features.Length);
+        Assert.True(model.IsAdapted(statistics));
+        Assert.False(model.WithMinimumSpeakerUtterances(3).IsAdapted(statistics));
+        // Training is deterministic for a seed, members being trained in parallel notwithstanding.
+        var again = VoiceEmotionTrainer.Train(training, options, new VoiceEmotionTrainingInfo([], [], 0, "", ""), null, TestContext.Current.CancellationToken);
+        Assert.Equal(model.Predict(test[5].Features, statistics), again.Predict(test[5].Features, statistics));
+    }
+
+    [Fact]
+    public void CrossValidation_Nested_ChoosesAThresholdPerFoldAmongTheCandidates()
+    {
+        var (training, test) = BiasedSpeakers(seed: 9);
+        var examples = training.Concat(test).Concat(BiasedSpeakers(seed: 10).Training.Select(example => example with { Speaker = example.Speaker + "2" })).ToList();
+        var options = new VoiceEmotionTrainingOptions(EnsembleSize: 1, Hidden: 8, Epochs: 20, ReplayHistories: true);
+        var scores = VoiceEmotionCrossValidation.Select(examples, [], 2, [options], [1, 30], null, TestContext.Current.CancellationToken);
+        Assert.Equal([1, 30], scores.Select(score => score.Options.MinimumSpeakerUtterances));
+        Assert.Equal(scores[0].Global, scores[1].Global); // one trained model per fold, thresholds scored without retraining
+        var result = VoiceEmotionCrossValidation.Run(examples, [], 5, [options], [1, 30], 2, null, TestContext.Current.CancellationToken);
+        Assert.Equal(5, result.Chosen.Count);
+        Assert.All(result.Chosen, chosen => Assert.Contains(chosen.MinimumSpeakerUtterances, new[] { 1, 30 }));
+        Assert.Equal(examples.Count, result.Online.Total);
+        Assert.Throws<ArgumentException>(() => VoiceEmotionCrossValidation.Run(examples, [], 5, [options], [1, 30], 0, null, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void MlpTrainer_LabelSmoothing_KeepsPredictionsFromCertainty()
+    {
+        var random = new Random(11);
+        var inputs = Enumerable.Range(0, 200).Select(index => new[] { index % 2 == 0 ? 3f : -3f, (float)random.NextDouble() }).ToArray();
+        var targets = Enumerable.Range(0, 200).Select(index => index % 2).ToArray();
+        float Confidence(float smoothing)
+        {
+            var network = MlpTrainer.Train(inputs, targets, 2, new MlpTrainingOptions(Hidden: 8, Epochs: 60, Dropout: 0, InputNoise: 0, LabelSmoothing: smoothing), seed: 1);
+            var probabilities = new float[2];
+            network.Forward(inputs[0], new float[8], probabilities);
+            return probabilities[0];
+        }
+
+        Assert.True(Confidence(0) > 0.97f);
+        Assert.InRange(Confidence(0.2f), 0.8f, 0.95f); // the smoothed target is 0.9
+    }
+
+    private static (List<VoiceEmotionExample> Training, List<VoiceEmotionExample> Test) BiasedSpeakers(int seed)
+    {
+        var random = new Random(seed);
+        var dimension = ProsodyFeatureExtractor.FeatureNames.Count;
+        var labels = new[] { EmotionLabels.Angry, EmotionLabels.Sad, EmotionLabels.Happy };
+        var examples = new List<VoiceEmotionExample>();
+        foreach (var speaker in new[] { "a", "b", "d", "e", "c" })
+        {
+            // Each voice has its own habits: an offset of up to ±2 on each group of features an emotion moves by 1.5.
+            var groups = Enumerable.Range(0, 3).Select(_ => 2 * (random.NextSingle() * 2 - 1)).ToArray();
+            var offsets = Enumerable.Range(0, dimension).Select(feature => feature < 60 ? groups[feature / 20] : 0).ToArray();
+            for (var index = 0; index < 45; index++)
+            {
+                var label = index % 3;
+                var features = Enumerable.Range(0, dimension).Select(feature => random.NextSingle() + offsets[feature]).ToArray();
+                for (var feature = label * 20; feature < label * 20 + 20; feature++)
+                {
+                    features[feature] += 1.5f;
+                }
+
+                examples.Add(new VoiceEmotionExample($"{speaker}{index}", labels[label], speaker, features));
+            }
+        }
+
+        return (examples.Where(example => example.Speaker != "c").ToList(), examples.Where(example => example.Speaker == "c").ToList());
     }
 
     [Fact]

@@ -69,22 +69,40 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
 {
     public string Name => "train voice-emotion";
 
-    public string Summary => "Train the voice-emotion model (RAVDESS + Korean speech), with leave-speakers-out evaluation.";
+    public string Summary => "Train the voice-emotion model (RAVDESS + Korean speech), with nested leave-speakers-out evaluation.";
 
     public string Usage => string.Format(CultureInfo.InvariantCulture, """
-        Usage: anima train voice-emotion [--data DIR]... [--out PATH] [--folds N] [--ensemble N] [--hidden N] [--seed N] [--epochs N] [--no-augment] [--no-eval]
+        Usage: anima train voice-emotion [--data DIR]... [--out PATH] [--folds N] [--inner-folds N] [--adapt-after N,...]
+                                         [--ensemble N] [--hidden N] [--seed N] [--epochs N] [--label-smoothing X]
+                                         [--speeds X,...|--no-augment] [--no-replay] [--no-eval]
           --data        a folder with labels.tsv (repeatable; default: ../shared/data/ravdess-16k and korean-emotional-speech-16k)
           --out         where to write the model (default: src/Anima.Voice/Emotion/Model/voice-emotion.json, embedded at build)
-          --folds       speaker folds for the evaluation of each set (default 4; 0 or --no-eval skips it)
+          --folds       outer speaker folds for the evaluation of each set (default 4; 0 or --no-eval skips it)
+          --inner-folds speaker folds inside each outer fold's training speakers that choose the adaptation threshold
+                        (default {4}; 0: no choice, the first --adapt-after is used)
+          --adapt-after the candidate thresholds: utterances of a speaker heard before the speaker-relative ensemble
+                        takes over (default {5})
           --ensemble    perceptrons per ensemble (default {0})   --hidden  hidden units (default {1})
-          --seed        base seed (default 20261123)   --epochs (default {2}; {3} with --no-augment, which has a third of the data)
-          --no-augment  train on the recordings only (default: plus copies at 0.9x and 1.1x speed, training folds only)
-        The evaluation prints three figures per set: new speaker (global), adapted online (each clip judged with the
-        speaker's earlier clips only, as the product adapts) and speaker-relative over all of the speaker's clips.
-        """, Defaults.EnsembleSize, Defaults.Hidden, AugmentedEpochs, Defaults.Epochs);
+          --seed        base seed (default 20261123)   --epochs (default {2}; {3} with --no-augment)
+          --label-smoothing  target share spread over the other labels (default {6})
+          --speeds      speeds of the training copies (default {7}; training folds only)   --no-augment: recordings only
+          --no-replay   train the speaker-relative ensemble on all of each voice's clips instead of replayed histories
+        The final model's threshold is chosen the same way, by --inner-folds-fold cross-validation over the first set's
+        speakers. The evaluation prints three figures per set: new speaker (global), adapted online (each clip judged
+        with the speaker's earlier clips only, as the product adapts) and speaker-relative over all of the speaker's clips.
+        """, Defaults.EnsembleSize, Defaults.Hidden, AugmentedEpochs, Defaults.Epochs, DefaultInnerFolds,
+        string.Join(",", DefaultThresholds), Defaults.LabelSmoothing.ToString(CultureInfo.InvariantCulture),
+        string.Join(",", VoiceEmotionDataset.DefaultSpeedFactors.Select(factor => factor.ToString(CultureInfo.InvariantCulture))));
 
-    /// <summary>Epochs with the speed-changed copies: three times the data, so a third of the passes gives as many steps.</summary>
-    private const int AugmentedEpochs = 40;
+    /// <summary>
+    /// Epochs with the speed-changed copies: the data is 1 + copies times larger, so 120 / (1 + 6) passes give about
+    /// as many steps as 120 passes over the recordings alone.
+    /// </summary>
+    private const int AugmentedEpochs = 17;
+
+    private const int DefaultInnerFolds = 3;
+
+    private static readonly int[] DefaultThresholds = [1, 4, 12];
 
     private static readonly VoiceEmotionTrainingOptions Defaults = new();
 
@@ -95,18 +113,48 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
         var dataOption = arguments.Get("--data");
         var output = arguments.Get("--out");
         var folds = arguments.GetInt32("--folds", 4, 0, 24);
-        var speedFactors = arguments.Has("--no-augment") ? null : VoiceEmotionDataset.DefaultSpeedFactors;
+        var innerFolds = arguments.GetInt32("--inner-folds", DefaultInnerFolds, 0, 24);
+        IReadOnlyList<int> thresholds = ParseList(arguments.Get("--adapt-after"), "--adapt-after", text => int.Parse(text, NumberStyles.Integer, CultureInfo.InvariantCulture)) ?? DefaultThresholds;
+        if (thresholds.Any(threshold => threshold is < 0 or > 1000))
+        {
+            throw new CliUsageException("--adapt-after takes utterance counts from 0 to 1000.");
+        }
+
+        var speedFactors = arguments.Has("--no-augment")
+            ? null
+            : ParseList(arguments.Get("--speeds"), "--speeds", text => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture)) ?? VoiceEmotionDataset.DefaultSpeedFactors;
+        if (speedFactors is not null && speedFactors.Any(factor => factor is < 0.5 or > 2 || factor == 1))
+        {
+            throw new CliUsageException("--speeds takes factors from 0.5 to 2, other than 1.");
+        }
+
+        var smoothing = arguments.Get("--label-smoothing") is { } smoothingText
+            ? float.TryParse(smoothingText, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && parsed is >= 0 and <= 0.5f ? parsed : throw new CliUsageException("--label-smoothing must be from 0 to 0.5.")
+            : Defaults.LabelSmoothing;
         var options = new VoiceEmotionTrainingOptions(
             EnsembleSize: arguments.GetInt32("--ensemble", Defaults.EnsembleSize, 1, 50),
             Seed: arguments.GetInt32("--seed", Defaults.Seed),
             Hidden: arguments.GetInt32("--hidden", Defaults.Hidden, 2, 4096),
-            Epochs: arguments.GetInt32("--epochs", speedFactors is null ? Defaults.Epochs : AugmentedEpochs, 1, 10_000));
+            Epochs: arguments.GetInt32("--epochs", speedFactors is null ? Defaults.Epochs : AugmentedEpochs, 1, 10_000),
+            LabelSmoothing: smoothing,
+            ReplayHistories: !arguments.Has("--no-replay"),
+            MinimumSpeakerUtterances: thresholds[0]);
         if (arguments.Has("--no-eval"))
         {
             folds = 0;
         }
 
         arguments.ThrowIfUnused();
+        if (innerFolds == 1)
+        {
+            throw new CliUsageException("--inner-folds must be 0 (no choice) or at least 2.");
+        }
+
+        if (innerFolds == 0)
+        {
+            thresholds = [thresholds[0]];
+        }
+
         var directories = dataOption is not null
             ? dataOption.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : VoicePaths.TrainingSets.Select(set => Path.Combine(VoicePaths.SharedData(), set)).ToArray();
@@ -118,6 +166,7 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
         var all = sets.SelectMany(set => set.Examples).ToList();
         var recorded = all.Count(example => example.Augmentation is null);
         await context.Out.WriteLineAsync($"{recorded} clips (+{all.Count - recorded} speed-changed training copies), {all.Select(example => example.Speaker).Distinct().Count()} speakers, {ProsodyFeatureExtractor.FeatureNames.Count} features");
+        var thresholdText = thresholds.Count == 1 ? $"adapting after {thresholds[0]} utterances" : $"adaptation threshold chosen among {string.Join(", ", thresholds)} by {innerFolds}-fold inner cross-validation";
 
         if (folds >= 2)
         {
@@ -130,10 +179,11 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
                 VoiceEmotionCrossValidationResult result;
                 using (var progress = new ConsoleProgressBar(context, $"{setFolds}-fold {Path.GetFileName(directory)}"))
                 {
-                    result = VoiceEmotionCrossValidation.Run(examples, others, setFolds, options, progress, cancellationToken);
+                    result = VoiceEmotionCrossValidation.Run(examples, others, setFolds, [options], thresholds, innerFolds, progress, cancellationToken);
                 }
 
-                await context.Out.WriteLineAsync($"== {Path.GetFileName(directory)}: {setFolds}-fold leave-speakers-out ({speakers} speakers; other sets added to training), {stopwatch.Elapsed.TotalSeconds:0} s");
+                await context.Out.WriteLineAsync($"== {Path.GetFileName(directory)}: {setFolds}-fold leave-speakers-out ({speakers} speakers; other sets added to training; {thresholdText}), {stopwatch.Elapsed.TotalSeconds:0} s");
+                await context.Out.WriteLineAsync($"chosen per fold: adapt after {string.Join(", ", result.Chosen.Select(chosen => chosen.MinimumSpeakerUtterances))} utterances");
                 foreach (var (title, evaluation) in new[] { ("new speaker (global)", result.Global), ("adapted online", result.Online), ("speaker-relative, all clips (transductive)", result.SpeakerRelative) })
                 {
                     await context.Out.WriteLineAsync($"-- {title}: accuracy {VoicePaths.Percent(evaluation.Accuracy)}, macro-F1 {VoicePaths.Percent(evaluation.MacroF1)}");
@@ -142,12 +192,33 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
             }
         }
 
+        if (thresholds.Count > 1)
+        {
+            // The final model's threshold: cross-validation over the first set's speakers (RAVDESS by default), the others always in training.
+            var first = sets[0].Examples;
+            var firstSpeakers = first.Select(example => example.Speaker).Distinct().Count();
+            IReadOnlyList<VoiceEmotionCandidateScore> scores;
+            using (var progress = new ConsoleProgressBar(context, "choosing the threshold"))
+            {
+                scores = VoiceEmotionCrossValidation.Select(first, all.Except(first).ToList(), Math.Min(innerFolds, firstSpeakers), [options], thresholds, progress, cancellationToken);
+            }
+
+            foreach (var score in scores)
+            {
+                await context.Out.WriteLineAsync($"adapt after {score.Options.MinimumSpeakerUtterances,3}: global {VoicePaths.Percent(score.Global)}, online {VoicePaths.Percent(score.Online)}");
+            }
+
+            options = scores.MaxBy(score => score.Score)!.Options;
+        }
+
         var info = new VoiceEmotionTrainingInfo(
             sets.Select(set => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(set.Directory)))).ToArray(),
             all.Select(example => example.Speaker).Distinct().Order(StringComparer.Ordinal).ToArray(),
             recorded,
             "CC BY-NC-SA 4.0 (inherited from RAVDESS and the Korean emotional speech sample; non-commercial research use)",
             $"ensemble {options.EnsembleSize} x MLP({ProsodyFeatureExtractor.FeatureNames.Count}-{options.Hidden}-labels), epochs {options.Epochs}, seed {options.Seed}, "
+            + $"label smoothing {options.LabelSmoothing.ToString("0.##", CultureInfo.InvariantCulture)}, speaker-relative ensemble {(options.ReplayHistories ? "trained on replayed histories" : "trained on whole voices")}, "
+            + $"adapts after {options.MinimumSpeakerUtterances} utterances, "
             + (speedFactors is null ? "no augmentation" : $"plus speed-changed copies ({string.Join(", ", speedFactors.Select(factor => factor.ToString("0.##", CultureInfo.InvariantCulture)))}x)"));
         VoiceEmotionModel model;
         using (var progress = new ConsoleProgressBar(context, "training final model"))
@@ -156,8 +227,26 @@ public sealed class TrainVoiceEmotionCommand : ICliCommand
         }
 
         model.Save(output);
-        await context.Out.WriteLineAsync($"model written to {output} ({new FileInfo(output).Length / 1024} KiB); rebuild Anima.Voice to embed it.");
+        await context.Out.WriteLineAsync($"model written to {output} ({new FileInfo(output).Length / 1024} KiB, adapts after {model.MinimumSpeakerUtterances} utterances); rebuild Anima.Voice to embed it.");
         return 0;
+    }
+
+    private static T[]? ParseList<T>(string? text, string option, Func<string, T> parse)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var values = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse).ToArray();
+            return values.Length > 0 ? values : throw new CliUsageException($"{option} needs at least one value.");
+        }
+        catch (FormatException)
+        {
+            throw new CliUsageException($"{option} takes a comma-separated list of numbers; got '{text}'.");
+        }
     }
 }
 
@@ -173,7 +262,8 @@ public sealed class EvalVoiceEmotionCommand : ICliCommand
           --data   a folder with labels.tsv ('path' and 'emotion' columns, optional 'speaker' or 'actor') and its WAV files
           --model  a model file (default: the model embedded in Anima.Voice)
           --mode   online: as the product adapts to a user — each speaker's clips in a seeded random order, each judged
-                   with the statistics of the speaker's earlier clips only (the new-speaker model for the first 12);
+                   with the statistics of the speaker's earlier clips only (the new-speaker model until the model's
+                   adaptation threshold, then the speaker-relative one);
                    global: raw features, as for a never-heard speaker;
                    speaker: relative to all of each speaker's clips in DIR (transductive: later clips help earlier ones).
                    Default: online when DIR names speakers, else global. All three are printed; the last line,
@@ -391,9 +481,11 @@ public sealed class BenchVoiceCommand : ICliCommand
     public string Summary => "Time the voice components (VAD, TTS, STT, voice emotion) on this machine.";
 
     public string Usage => """
-        Usage: anima bench voice [--repeat N]
+        Usage: anima bench voice [--repeat N] [--emotion-data DIR [--limit N]]
           Needs ../shared/data/silero-vad and the Debian packages espeak-ng, libespeak-ng1, pocketsphinx-en-us.
-          --repeat  how many times each sentence is synthesized and transcribed (default 3)
+          --repeat        how many times each sentence is synthesized and transcribed (default 3)
+          --emotion-data  time only the voice-emotion recognizer, stage by stage, on the first --limit clips
+                          (default 120) of a folder with labels.tsv (e.g. ../shared/data/ravdess-16k)
         """;
 
     public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
@@ -401,8 +493,29 @@ public sealed class BenchVoiceCommand : ICliCommand
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(context);
         var repeat = arguments.GetInt32("--repeat", 3, 1, 100);
+        var emotionData = arguments.Get("--emotion-data");
+        var limit = arguments.GetInt32("--limit", 120, 1, 100_000);
         arguments.ThrowIfUnused();
         var results = new List<Anima.Voice.Benchmarks.Measurement>();
+        if (emotionData is not null)
+        {
+            List<AudioClip> clips;
+            try
+            {
+                clips = VoiceEmotionDataset.ReadLabels(emotionData).Take(limit).Select(entry => WaveFile.ReadForPipeline(entry.Path)).ToList();
+            }
+            catch (Exception exception) when (exception is InvalidDataException or AudioFormatException or FileNotFoundException)
+            {
+                throw new CliUsageException(exception.Message);
+            }
+
+            var emotion = new VoiceEmotionRecognizer(VoiceEmotionModel.LoadDefault());
+            Anima.Voice.Benchmarks.VoiceBenchmark.VoiceEmotionStages(emotion, clips.Take(5).ToArray()); // warm up
+            results.AddRange(Anima.Voice.Benchmarks.VoiceBenchmark.VoiceEmotionStages(emotion, clips));
+            await WriteAsync(context, results);
+            return 0;
+        }
+
         var vadTest = Path.Combine(VoicePaths.SharedData(), "silero-vad", "test.wav");
         var audio = WaveFile.ReadForPipeline(vadTest);
         using (var silero = new SileroVoiceActivityDetector(VoicePaths.SileroModel()))
@@ -445,12 +558,16 @@ public sealed class BenchVoiceCommand : ICliCommand
             results.Add(Anima.Voice.Benchmarks.VoiceBenchmark.VoiceEmotion(recognizer, Enumerable.Repeat(utterances, repeat).SelectMany(clip => clip).ToArray()));
         }
 
+        await WriteAsync(context, results);
+        return 0;
+    }
+
+    private static async Task WriteAsync(CliContext context, IEnumerable<Anima.Voice.Benchmarks.Measurement> results)
+    {
         foreach (var result in results)
         {
             await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{result.Name,-55} median {result.Median,8:0.000} {result.Unit}  (min {result.Minimum:0.000}, max {result.Maximum:0.000}, n={result.Samples})"));
         }
-
-        return 0;
     }
 }

@@ -90,6 +90,52 @@ public static class VoiceBenchmark
         return Summarize("voice emotion (prosody + model): time per utterance", timings, "ms");
     }
 
+    /// <summary>
+    /// The recognizer's stages on real utterances, as the server runs them: feature extraction, then the model for a
+    /// new voice (global ensemble) and for a known one (speaker statistics already past the model's adaptation
+    /// threshold: normalization with the prior and the speaker-relative ensemble, then the statistics update).
+    /// </summary>
+    public static IReadOnlyList<Measurement> VoiceEmotionStages(VoiceEmotionRecognizer recognizer, IReadOnlyList<AudioClip> utterances)
+    {
+        ArgumentNullException.ThrowIfNull(recognizer);
+        ArgumentNullException.ThrowIfNull(utterances);
+        var extractor = new ProsodyFeatureExtractor();
+        var extraction = new List<double>();
+        var features = new List<ProsodyFeatures>();
+        foreach (var utterance in utterances)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            features.Add(extractor.Extract(utterance));
+            extraction.Add(stopwatch.Elapsed.TotalMilliseconds);
+        }
+
+        var speaker = recognizer.CreateSpeakerStatistics();
+        foreach (var prosody in features.Where(prosody => prosody.HasSpeech).Take(Math.Max(1, recognizer.Model.MinimumSpeakerUtterances)))
+        {
+            speaker.Add(prosody.Vector);
+        }
+
+        var newVoice = new List<double>();
+        var knownVoice = new List<double>();
+        foreach (var prosody in features)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            recognizer.Recognize(prosody);
+            newVoice.Add(stopwatch.Elapsed.TotalMilliseconds);
+            stopwatch.Restart();
+            recognizer.Recognize(prosody, speaker);
+            knownVoice.Add(stopwatch.Elapsed.TotalMilliseconds);
+        }
+
+        return
+        [
+            Summarize("voice emotion: prosody features per utterance", extraction, "ms"),
+            Summarize("voice emotion: model, new voice (global ensemble)", newVoice, "ms"),
+            Summarize("voice emotion: model, known voice (prior + adapted)", knownVoice, "ms"),
+            Summarize("voice emotion: utterance length", utterances.Select(clip => clip.Duration.TotalMilliseconds).ToArray(), "ms"),
+        ];
+    }
+
     public static Measurement Summarize(string name, IReadOnlyList<double> values, string unit)
     {
         ArgumentNullException.ThrowIfNull(values);

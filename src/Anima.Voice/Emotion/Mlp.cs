@@ -97,16 +97,23 @@ internal sealed class Mlp
 }
 
 /// <summary>Training settings for <see cref="MlpTrainer"/>; <see cref="VoiceEmotionTrainingOptions"/> sets them (its defaults were chosen by 4-fold leave-speakers-out validation on RAVDESS).</summary>
-internal sealed record MlpTrainingOptions(int Hidden = 64, int Epochs = 120, int BatchSize = 32, float LearningRate = 0.002f, float WeightDecay = 0.001f, float Dropout = 0.3f, float InputNoise = 0.3f);
+/// <param name="LabelSmoothing">Share of the target spread evenly over the example's candidate classes (0: one-hot).</param>
+internal sealed record MlpTrainingOptions(int Hidden = 64, int Epochs = 120, int BatchSize = 32, float LearningRate = 0.002f, float WeightDecay = 0.001f, float Dropout = 0.3f, float InputNoise = 0.3f, float LabelSmoothing = 0);
 
 /// <summary>Trains an <see cref="Mlp"/> with Adam on class-weighted softmax cross-entropy, input noise and dropout; deterministic for a seed.</summary>
 internal static class MlpTrainer
 {
     /// <param name="allowed">Per example, which classes its softmax ranges over (null: all); the others get no gradient.</param>
-    public static Mlp Train(float[][] inputs, int[] targets, int classes, MlpTrainingOptions options, int seed, bool[][]? allowed = null, CancellationToken cancellationToken = default)
+    public static Mlp Train(float[][] inputs, int[] targets, int classes, MlpTrainingOptions options, int seed, bool[][]? allowed = null, CancellationToken cancellationToken = default) =>
+        Train(_ => inputs, inputs[0].Length, targets, classes, options, seed, allowed, cancellationToken);
+
+    /// <param name="inputsOfEpoch">
+    /// The inputs [N][D] for an epoch (0-based), called once per epoch: lets every epoch see freshly drawn inputs
+    /// (e.g. features normalized by a newly sampled history of the speaker), in the order of <paramref name="targets"/>.
+    /// </param>
+    public static Mlp Train(Func<int, float[][]> inputsOfEpoch, int dimension, int[] targets, int classes, MlpTrainingOptions options, int seed, bool[][]? allowed = null, CancellationToken cancellationToken = default)
     {
         var random = new Random(seed);
-        var dimension = inputs[0].Length;
         var network = new Mlp(dimension, options.Hidden, classes);
         Initialize(network.HiddenWeights, dimension, random);
         Initialize(network.OutputWeights, options.Hidden, random);
@@ -123,7 +130,8 @@ internal static class MlpTrainer
         }
 
         var classWeights = counts.Select(count => count == 0 ? 0f : (float)targets.Length / (classes * count)).ToArray();
-        var order = Enumerable.Range(0, inputs.Length).ToArray();
+        var order = Enumerable.Range(0, targets.Length).ToArray();
+        var candidateCounts = allowed?.Select(candidates => candidates.Count(candidate => candidate)).ToArray();
         var hidden = new float[options.Hidden];
         var mask = new float[options.Hidden];
         var probabilities = new float[classes];
@@ -134,6 +142,7 @@ internal static class MlpTrainer
         for (var epoch = 0; epoch < options.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var inputs = inputsOfEpoch(epoch);
             random.Shuffle(order);
             for (var start = 0; start < order.Length; start += options.BatchSize)
             {
@@ -193,12 +202,15 @@ internal static class MlpTrainer
                         TensorPrimitives.SoftMax(probabilities, probabilities);
                     }
 
-                    // Backward: dLoss/dlogit = weight·(p − onehot).
+                    // Backward: dLoss/dlogit = weight·(p − target), target one-hot smoothed over the candidate classes.
                     var weight = classWeights[targets[example]];
+                    var candidateCount = candidateCounts is null ? classes : candidateCounts[example];
+                    var spread = options.LabelSmoothing / candidateCount;
                     Array.Clear(hiddenGradient);
                     for (var output = 0; output < classes; output++)
                     {
-                        var delta = weight * (probabilities[output] - (output == targets[example] ? 1 : 0)); // 0 for excluded classes
+                        var target = allowed is not null && !allowed[example][output] ? 0 : (output == targets[example] ? 1 - options.LabelSmoothing : 0) + spread;
+                        var delta = weight * (probabilities[output] - target); // 0 for excluded classes
                         gradients[3][output] += delta;
                         TensorPrimitives.MultiplyAdd(hidden, delta, gradients[2].AsSpan(output * options.Hidden, options.Hidden), gradients[2].AsSpan(output * options.Hidden, options.Hidden));
                         TensorPrimitives.MultiplyAdd(network.OutputWeights.AsSpan(output * options.Hidden, options.Hidden), delta, hiddenGradient, hiddenGradient);

@@ -76,6 +76,38 @@ public sealed class SpeakerFeatureStatistics
         return normalized;
     }
 
+    /// <summary>
+    /// <paramref name="features"/> as z-scores relative to this speaker as far as they are known, blended with
+    /// <paramref name="prior"/>: with n utterances the mean is (n·speaker + k·population)/(n + k) with the feature's
+    /// strength k, and the variance likewise with <see cref="SpeakerPrior.VarianceStrength"/>; with none it is
+    /// the population's alone.
+    /// </summary>
+    public float[] Normalize(ReadOnlySpan<float> features, SpeakerPrior prior)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        if (features.Length != Dimension || prior.Dimension != Dimension)
+        {
+            throw new ArgumentException($"Expected {Dimension} features and a prior of the same size; got {features.Length} and {prior.Dimension}.", nameof(features));
+        }
+
+        var normalized = new float[Dimension];
+        Normalize(features, prior, normalized);
+        return normalized;
+    }
+
+    internal void Normalize(ReadOnlySpan<float> features, SpeakerPrior prior, Span<float> normalized)
+    {
+        var count = (double)Count;
+        for (var index = 0; index < Dimension; index++)
+        {
+            var strength = prior.Strengths[index];
+            var mean = (count * _mean[index] + strength * prior.Means[index]) / (count + strength);
+            var ownVariance = Count == 0 ? 0 : _squares[index] / Count;
+            var variance = (count * ownVariance + SpeakerPrior.VarianceStrength * prior.Variances[index]) / (count + SpeakerPrior.VarianceStrength);
+            normalized[index] = (float)((features[index] - mean) / (Math.Sqrt(variance) + 1e-3 * Math.Abs(mean) + 1e-6));
+        }
+    }
+
     /// <summary>Statistics over all of <paramref name="vectors"/>.</summary>
     public static SpeakerFeatureStatistics From(IEnumerable<float[]> vectors, int dimension)
     {

@@ -25,7 +25,7 @@ public sealed record VoiceEmotionExample(string Path, string Label, string Speak
 public static class VoiceEmotionDataset
 {
     /// <summary>Speed factors of the training copies made by <see cref="Load"/> with augmentation.</summary>
-    public static IReadOnlyList<double> DefaultSpeedFactors { get; } = [0.9, 1.1];
+    public static IReadOnlyList<double> DefaultSpeedFactors { get; } = [0.85, 0.9, 0.95, 1.05, 1.1, 1.15];
 
     /// <summary>
     /// Reads <c>labels.tsv</c> and extracts the features of every listed clip (in parallel). With

@@ -10,7 +10,10 @@ public sealed record VoiceEmotionEvaluation(IReadOnlyList<string> Labels, int[][
 {
     public int Total => Confusion.Sum(row => row.Sum());
 
-    public double Accuracy => Total == 0 ? 0 : (double)Enumerable.Range(0, Labels.Count).Sum(index => Confusion[index][index]) / Total;
+    /// <summary>Examples classified correctly (the diagonal).</summary>
+    public int Correct => Enumerable.Range(0, Labels.Count).Sum(index => Confusion[index][index]);
+
+    public double Accuracy => Total == 0 ? 0 : (double)Correct / Total;
 
     /// <summary>F1 per label, in <see cref="Labels"/> order.</summary>
     public IReadOnlyList<double> F1 => Enumerable.Range(0, Labels.Count).Select(index =>
@@ -36,7 +39,7 @@ public sealed record VoiceEmotionEvaluation(IReadOnlyList<string> Labels, int[][
         ArgumentNullException.ThrowIfNull(examples);
         examples = examples.Where(example => example.Augmentation is null).ToList();
         var labels = CheckLabels(model, examples);
-        var inputs = speakerRelative ? VoiceEmotionTrainer.SpeakerRelative(examples) : examples.Select(example => example.Features).ToArray();
+        var inputs = speakerRelative ? VoiceEmotionTrainer.SpeakerRelative(examples, model.Prior) : examples.Select(example => example.Features).ToArray();
         var ensemble = speakerRelative ? model.SpeakerRelative : model.Global;
         var confusion = labels.Select(_ => new int[labels.Count]).ToArray();
         for (var index = 0; index < examples.Count; index++)

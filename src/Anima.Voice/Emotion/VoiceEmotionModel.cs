@@ -20,17 +20,24 @@ public sealed record VoiceEmotionTrainingInfo(
 /// </summary>
 public sealed class VoiceEmotionModel
 {
-    /// <summary>Utterances of a speaker needed before the speaker-relative ensemble is trusted.</summary>
-    public const int MinimumSpeakerUtterances = 12;
+    /// <summary>
+    /// The default of <see cref="MinimumSpeakerUtterances"/> when training makes no choice: a speaker-relative ensemble
+    /// trained on replayed histories (<see cref="VoiceEmotionTrainingOptions.ReplayHistories"/>) is made to judge a
+    /// voice from its first utterance on.
+    /// </summary>
+    public const int DefaultMinimumSpeakerUtterances = 1;
 
     private const string ResourceName = "Anima.Voice.voice-emotion.json";
 
-    internal VoiceEmotionModel(IReadOnlyList<string> labels, int featureCount, Ensemble global, Ensemble speakerRelative, VoiceEmotionTrainingInfo info)
+    internal VoiceEmotionModel(IReadOnlyList<string> labels, int featureCount, Ensemble global, Ensemble speakerRelative, SpeakerPrior prior, int minimumSpeakerUtterances, VoiceEmotionTrainingInfo info)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(minimumSpeakerUtterances);
         Labels = labels;
         FeatureCount = featureCount;
         Global = global;
         SpeakerRelative = speakerRelative;
+        Prior = prior;
+        MinimumSpeakerUtterances = minimumSpeakerUtterances;
         Info = info;
     }
 
@@ -41,13 +48,27 @@ public sealed class VoiceEmotionModel
 
     public VoiceEmotionTrainingInfo Info { get; }
 
+    /// <summary>The population statistics a speaker's own are blended with while few of their utterances are known.</summary>
+    public SpeakerPrior Prior { get; }
+
+    /// <summary>
+    /// Utterances of a speaker heard before the speaker-relative ensemble takes over from the new-speaker one
+    /// (chosen when the model was trained).
+    /// </summary>
+    public int MinimumSpeakerUtterances { get; }
+
     internal Ensemble Global { get; }
 
     internal Ensemble SpeakerRelative { get; }
 
+    /// <summary>The same model switching to the speaker-relative ensemble after <paramref name="utterances"/> utterances.</summary>
+    public VoiceEmotionModel WithMinimumSpeakerUtterances(int utterances) =>
+        new(Labels, FeatureCount, Global, SpeakerRelative, Prior, utterances, Info);
+
     /// <summary>
     /// Category probabilities for one utterance's features. With <paramref name="speaker"/> holding at least
-    /// <see cref="MinimumSpeakerUtterances"/> utterances the speaker-relative ensemble is used, else the global one.
+    /// <see cref="MinimumSpeakerUtterances"/> utterances the speaker-relative ensemble is used (on the features
+    /// relative to the speaker, blended with <see cref="Prior"/>), else the global one.
     /// </summary>
     public float[] Predict(float[] features, SpeakerFeatureStatistics? speaker = null)
     {
@@ -57,10 +78,13 @@ public sealed class VoiceEmotionModel
             throw new ArgumentException($"The model expects {FeatureCount} features; got {features.Length}.", nameof(features));
         }
 
-        return speaker is { Count: >= MinimumSpeakerUtterances }
-            ? SpeakerRelative.Predict(speaker.Normalize(features))
+        return IsAdapted(speaker)
+            ? SpeakerRelative.Predict(speaker!.Normalize(features, Prior))
             : Global.Predict(features);
     }
+
+    /// <summary>Whether <see cref="Predict"/> uses the speaker-relative ensemble for <paramref name="speaker"/>.</summary>
+    public bool IsAdapted(SpeakerFeatureStatistics? speaker) => speaker is not null && speaker.Count >= MinimumSpeakerUtterances;
 
     /// <summary>The model shipped inside this assembly (trained on RAVDESS and the Korean emotional speech sample; CC BY-NC-SA 4.0).</summary>
     /// <exception cref="InvalidOperationException">The assembly was built without the model.</exception>
@@ -115,7 +139,25 @@ public sealed class VoiceEmotionModel
             throw new InvalidDataException($"The model was trained on {document.FeatureCount} features but this extractor makes {ProsodyFeatureExtractor.FeatureNames.Count}; retrain it.");
         }
 
-        return new VoiceEmotionModel(document.Labels, document.FeatureCount, document.Global.ToEnsemble(document.FeatureCount, document.Labels.Count), document.SpeakerRelative.ToEnsemble(document.FeatureCount, document.Labels.Count), document.Info);
+        if (document.Prior is null || document.MinimumSpeakerUtterances < 0)
+        {
+            throw new InvalidDataException("The model has no speaker prior or a negative adaptation threshold.");
+        }
+
+        SpeakerPrior prior;
+        try
+        {
+            prior = new SpeakerPrior(
+                EnsembleDocument.Decode(document.Prior.Means, document.FeatureCount),
+                EnsembleDocument.Decode(document.Prior.Variances, document.FeatureCount),
+                EnsembleDocument.Decode(document.Prior.Strengths, document.FeatureCount));
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidDataException($"The model's speaker prior is invalid: {exception.Message}", exception);
+        }
+
+        return new VoiceEmotionModel(document.Labels, document.FeatureCount, document.Global.ToEnsemble(document.FeatureCount, document.Labels.Count), document.SpeakerRelative.ToEnsemble(document.FeatureCount, document.Labels.Count), prior, document.MinimumSpeakerUtterances, document.Info);
     }
 
     public void Save(string path)
@@ -133,7 +175,8 @@ public sealed class VoiceEmotionModel
 
     public void Save(Stream stream)
     {
-        var document = new ModelDocument(ModelDocument.CurrentFormat, [.. Labels], FeatureCount, EnsembleDocument.From(Global), EnsembleDocument.From(SpeakerRelative), Info);
+        var prior = new PriorDocument(EnsembleDocument.Encode(Prior.Means), EnsembleDocument.Encode(Prior.Variances), EnsembleDocument.Encode(Prior.Strengths));
+        var document = new ModelDocument(ModelDocument.CurrentFormat, [.. Labels], FeatureCount, EnsembleDocument.From(Global), EnsembleDocument.From(SpeakerRelative), prior, MinimumSpeakerUtterances, Info);
         JsonSerializer.Serialize(stream, document, ModelJsonContext.Default.ModelDocument);
     }
 
@@ -184,10 +227,18 @@ public sealed class VoiceEmotionModel
         [property: JsonPropertyName("featureCount")] int FeatureCount,
         [property: JsonPropertyName("global")] EnsembleDocument Global,
         [property: JsonPropertyName("speakerRelative")] EnsembleDocument SpeakerRelative,
+        [property: JsonPropertyName("speakerPrior")] PriorDocument? Prior,
+        [property: JsonPropertyName("minimumSpeakerUtterances")] int MinimumSpeakerUtterances,
         [property: JsonPropertyName("training")] VoiceEmotionTrainingInfo Info)
     {
-        public const string CurrentFormat = "anima-voice-emotion/2";
+        public const string CurrentFormat = "anima-voice-emotion/3";
     }
+
+    /// <summary>The speaker prior as base64 of little-endian float32 arrays [D].</summary>
+    internal sealed record PriorDocument(
+        [property: JsonPropertyName("means")] string Means,
+        [property: JsonPropertyName("variances")] string Variances,
+        [property: JsonPropertyName("strengths")] string Strengths);
 
     /// <summary>
     /// Standardization as base64 of little-endian float32 and the perceptrons' weights as base64 of little-endian
@@ -222,7 +273,7 @@ public sealed class VoiceEmotionModel
             return new Ensemble(Decode(Mean, inputs), Decode(Scale, inputs), members);
         }
 
-        private static string Encode(float[] values)
+        public static string Encode(float[] values)
         {
             var bytes = new byte[values.Length * 4];
             for (var index = 0; index < values.Length; index++)
@@ -265,7 +316,7 @@ public sealed class VoiceEmotionModel
             return values;
         }
 
-        private static float[] Decode(string text, int expected)
+        public static float[] Decode(string text, int expected)
         {
             var bytes = Convert.FromBase64String(text);
             if (bytes.Length != expected * 4)

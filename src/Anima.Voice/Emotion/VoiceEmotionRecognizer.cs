@@ -68,7 +68,7 @@ public sealed class VoiceEmotionRecognizer(VoiceEmotionModel model)
         {
             lock (speaker)
             {
-                adapted = speaker.Count >= VoiceEmotionModel.MinimumSpeakerUtterances;
+                adapted = _model.IsAdapted(speaker);
                 probabilities = _model.Predict(prosody.Vector, speaker);
                 speaker.Add(prosody.Vector);
             }
