@@ -609,11 +609,29 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
     {
         if (!_statistics.TryGetValue(userId, out var statistics))
         {
+            // Counted from the file, and kept only if no write for this user ran meanwhile: a write that committed
+            // during the count would otherwise be added twice (it adjusts cached statistics after its commit).
+            var writes = _frequencies.GetOrAdd(userId, _ => new FrequencyCache());
+            long version;
+            bool quiet;
+            lock (writes)
+            {
+                version = writes.Version;
+                quiet = writes.WritesInFlight == 0;
+            }
+
             await using var command = Command(connection, null, $"SELECT count(*), total(term_count + {Bm25.ContextWeight.ToString(CultureInfo.InvariantCulture)} * context_count) FROM memories WHERE user_id=$user;");
             command.Parameters.AddWithValue("$user", userId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
-            statistics = _statistics.GetOrAdd(userId, new UserStatistics(reader.GetInt64(0), reader.GetDouble(1)));
+            statistics = new UserStatistics(reader.GetInt64(0), reader.GetDouble(1));
+            lock (writes)
+            {
+                if (quiet && writes.Version == version && writes.WritesInFlight == 0)
+                {
+                    statistics = _statistics.GetOrAdd(userId, statistics);
+                }
+            }
         }
 
         lock (statistics)
