@@ -271,6 +271,35 @@ public sealed unsafe class KernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Dot4Rows_FourRowsOneToken_MatchesReference(GgmlType type)
+    {
+        Assert.SkipUnless(QuantizedDot.HasDot4Rows(type), $"no four-row kernel for {type} on this CPU");
+        const int Columns = 1280;
+        var random = new Random(400 + (int)type);
+        var rows = RandomWeights.Create(type, 5 * Columns, random);
+        var rowBytes = (int)GgmlTypeInfo.ByteCount(type, Columns);
+        var activations = new QuantizedActivations(3, Columns);
+        activations.Quantize(RandomVector(Columns * 3, random), 3, QuantizedDot.NeedsSuperBlockScales(type));
+        var output = new float[4];
+        var maximumMagnitude = 0.0;
+        fixed (byte* rowPointer = rows)
+        fixed (float* outputPointer = output)
+        {
+            // Rows 1-4 against token 2: neither the first row nor the first token, so offsets are exercised.
+            QuantizedDot.Dot4Rows(type, rowPointer + rowBytes, rowBytes, activations.ValuesOf(2), activations.ScalesOf(2), activations.SumsOf(2), Columns, outputPointer);
+            for (var r = 0; r < 4; r++)
+            {
+                var reference = QuantizedDot.Reference(type, rowPointer + (r + 1) * rowBytes, activations.ValuesOf(2), activations.ScalesOf(2), Columns);
+                maximumMagnitude = Math.Max(maximumMagnitude, Math.Abs(reference));
+                Assert.True(Math.Abs(output[r] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"{type} row {r}: {output[r]} vs reference {reference}");
+            }
+        }
+
+        Assert.True(maximumMagnitude > 1e-3, $"{type}: the test vectors are degenerate");
+    }
+
     [Fact]
     public void Quantize_Activations_MatchesPlainRounding()
     {

@@ -120,6 +120,7 @@ public static unsafe class MatMul
         var rowBytes = weights.RowBytes;
         var useFour = useQuantized && tokens >= 4 && QuantizedDot.HasDot4(type);
         var useTwoRows = useQuantized && tokens >= 4 && QuantizedDot.HasDot2x4(type);
+        var useFourRows = useQuantized && !useFour && QuantizedDot.HasDot4Rows(type);
         var four = stackalloc float[8];
         for (var tile = 0; tile < tokens; tile += TokensPerTile)
         {
@@ -146,6 +147,18 @@ public static unsafe class MatMul
                     {
                         output[token * outputStride + row] = QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
                         output[token * outputStride + row + 1] = QuantizedDot.Dot(type, rowData + rowBytes, quantized.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
+                    }
+                }
+            }
+
+            if (useFourRows)
+            {
+                // Decode: four rows per call against each token's activations.
+                for (; row + 4 <= lastRow; row += 4)
+                {
+                    for (var token = tile; token < tileEnd; token++)
+                    {
+                        QuantizedDot.Dot4Rows(type, data + row * rowBytes, rowBytes, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns, output + token * outputStride + row);
                     }
                 }
             }

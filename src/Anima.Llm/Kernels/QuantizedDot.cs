@@ -925,4 +925,236 @@ public static unsafe class QuantizedDot
         output[2] = Vector256.Sum(acc2);
         output[3] = Vector256.Sum(acc3);
     }
+
+    /// <summary>Whether <see cref="Dot4Rows"/> has a kernel for <paramref name="type"/> on this CPU.</summary>
+    public static bool HasDot4Rows(GgmlType type) =>
+        IsAccelerated && (type is GgmlType.Q8_0 or GgmlType.Q5_0 || (Avx512BW.IsSupported && type is GgmlType.Q4_K or GgmlType.Q6_K));
+
+    /// <summary>
+    /// Four consecutive weight rows (<paramref name="rowBytes"/> apart) against one row of quantized
+    /// activations: the single-token (decode) product. Each activation chunk is loaded once for the four
+    /// rows, the four rows' independent chains keep the vector units busy, and the four horizontal sums
+    /// are done together at the end. <paramref name="output"/>[r] receives the dot with row r.
+    /// </summary>
+    public static void Dot4Rows(GgmlType type, byte* row, long rowBytes, sbyte* values, float* scales, short* sums, int columns, float* output)
+    {
+        switch (type)
+        {
+            case GgmlType.Q8_0: Dot4RowsQ8_0(row, rowBytes, values, scales, columns / 32, output); break;
+            case GgmlType.Q5_0: Dot4RowsQ5_0(row, rowBytes, values, scales, columns / 32, output); break;
+            case GgmlType.Q4_K: Dot4RowsQ4_K512(row, rowBytes, values, scales, sums, columns / 256, output); break;
+            case GgmlType.Q6_K: Dot4RowsQ6_K512(row, rowBytes, values, scales, sums, columns / 256, output); break;
+            default: throw new NotSupportedException($"No four-row kernel for {type}.");
+        }
+    }
+
+    /// <summary>The totals of four accumulators, in order, with three horizontal adds instead of four full reductions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        var abcd = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
+        return abcd.GetLower() + abcd.GetUpper();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) =>
+        Sum4(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper(), c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) =>
+        Sse3.HorizontalAdd(Sse3.HorizontalAdd(a, b), Sse3.HorizontalAdd(c, d));
+
+    private static void Dot4RowsQ4_K512(byte* row, long rowBytes, sbyte* values, float* scales, short* sums, int superBlocks, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        // Constants made once here: created inside the inlined helper they would be rebuilt per call.
+        var mask = Vector512.Create((byte)0xF);
+        var shifts = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)4));
+        var index0 = Vector512.Create(Vector256.Create((short)0), Vector256.Create((short)1));
+        var index1 = Vector512.Create(Vector256.Create((short)2), Vector256.Create((short)3));
+        var index2 = Vector512.Create(Vector256.Create((short)4), Vector256.Create((short)5));
+        var index3 = Vector512.Create(Vector256.Create((short)6), Vector256.Create((short)7));
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector128<float> min0 = default, min1 = default, min2 = default, min3 = default;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var a = values + s * 256;
+            var x0 = Vector512.Load(a);
+            var x1 = Vector512.Load(a + 64);
+            var x2 = Vector512.Load(a + 128);
+            var x3 = Vector512.Load(a + 192);
+            // The activation sums of the eight sub-blocks, shared by the four rows' minimum terms.
+            var pairSums = Ssse3.HorizontalAdd(Sse2.LoadVector128(sums + s * 16), Sse2.LoadVector128(sums + s * 16 + 8));
+            var aScale = scales[s * 8];
+            var block = row + s * 144;
+            UnpackScalesMinsK4(block + 4, out var subScales, out var subMins);
+            var sum = Q4KSum512(block, subScales, x0, x1, x2, x3, mask, shifts, index0, index1, index2, index3);
+            acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum), Vector512.Create(table[*(ushort*)block] * aScale), acc0);
+            min0 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(MinTerms(subMins, pairSums)), Vector128.Create(table[*(ushort*)(block + 2)] * aScale), min0);
+            block += rowBytes;
+            UnpackScalesMinsK4(block + 4, out subScales, out subMins);
+            sum = Q4KSum512(block, subScales, x0, x1, x2, x3, mask, shifts, index0, index1, index2, index3);
+            acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum), Vector512.Create(table[*(ushort*)block] * aScale), acc1);
+            min1 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(MinTerms(subMins, pairSums)), Vector128.Create(table[*(ushort*)(block + 2)] * aScale), min1);
+            block += rowBytes;
+            UnpackScalesMinsK4(block + 4, out subScales, out subMins);
+            sum = Q4KSum512(block, subScales, x0, x1, x2, x3, mask, shifts, index0, index1, index2, index3);
+            acc2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum), Vector512.Create(table[*(ushort*)block] * aScale), acc2);
+            min2 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(MinTerms(subMins, pairSums)), Vector128.Create(table[*(ushort*)(block + 2)] * aScale), min2);
+            block += rowBytes;
+            UnpackScalesMinsK4(block + 4, out subScales, out subMins);
+            sum = Q4KSum512(block, subScales, x0, x1, x2, x3, mask, shifts, index0, index1, index2, index3);
+            acc3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum), Vector512.Create(table[*(ushort*)block] * aScale), acc3);
+            min3 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(MinTerms(subMins, pairSums)), Vector128.Create(table[*(ushort*)(block + 2)] * aScale), min3);
+        }
+
+        Vector128.Store(Sum4(acc0, acc1, acc2, acc3) - Sum4(min0, min1, min2, min3), output);
+    }
+
+    /// <summary>mins[j] · (activation sum of sub-block j), in pairs, from sums already added in pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinTerms(ulong mins, Vector128<short> pairSums) =>
+        Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(Vector128.CreateScalar(mins).AsByte()), pairSums);
+
+    /// <summary>The integer sum of one Q4_K super-block of one row against loaded activations, sub-block scales applied (as in <see cref="DotQ4_K512"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Q4KSum512(byte* block, ulong subScales, Vector512<sbyte> x0, Vector512<sbyte> x1, Vector512<sbyte> x2, Vector512<sbyte> x3, Vector512<byte> mask, Vector512<ushort> shifts, Vector512<short> index0, Vector512<short> index1, Vector512<short> index2, Vector512<short> index3)
+    {
+        var s16 = Avx512BW.ConvertToVector512Int16(Vector128.CreateScalar(subScales).AsByte().ToVector256Unsafe()).AsInt16();
+        var qs = (ulong*)(block + 16);
+        var w0 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs).AsUInt16(), shifts).AsByte() & mask;
+        var w1 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs + 4).AsUInt16(), shifts).AsByte() & mask;
+        var w2 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs + 8).AsUInt16(), shifts).AsByte() & mask;
+        var w3 = Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512(qs + 12).AsUInt16(), shifts).AsByte() & mask;
+        return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w0, x0), Avx512BW.PermuteVar32x16(s16, index0))
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w1, x1), Avx512BW.PermuteVar32x16(s16, index1))
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w2, x2), Avx512BW.PermuteVar32x16(s16, index2))
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w3, x3), Avx512BW.PermuteVar32x16(s16, index3));
+    }
+
+    private static void Dot4RowsQ6_K512(byte* row, long rowBytes, sbyte* values, float* scales, short* sums, int superBlocks, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var constants = new Q6Constants512(
+            Vector512.Create((byte)0xF),
+            Vector512.Create((byte)0x30),
+            Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)2)),
+            Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)2)));
+        var groups0 = Q6Groups(0);
+        var groups1 = Q6Groups(4);
+        var groups2 = Q6Groups(8);
+        var groups3 = Q6Groups(12);
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (var s = 0; s < superBlocks; s++)
+        {
+            var a = values + s * 256;
+            var x0 = Vector512.Load(a);
+            var x1 = Vector512.Load(a + 64);
+            var x2 = Vector512.Load(a + 128);
+            var x3 = Vector512.Load(a + 192);
+            var groupSums = Avx.LoadVector256(sums + s * 16);
+            var aScale = scales[s * 8];
+            var block = row + s * 210;
+            acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Q6KSum512(block, x0, x1, x2, x3, groupSums, constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3)), Vector512.Create(table[*(ushort*)(block + 208)] * aScale), acc0);
+            block += rowBytes;
+            acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Q6KSum512(block, x0, x1, x2, x3, groupSums, constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3)), Vector512.Create(table[*(ushort*)(block + 208)] * aScale), acc1);
+            block += rowBytes;
+            acc2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Q6KSum512(block, x0, x1, x2, x3, groupSums, constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3)), Vector512.Create(table[*(ushort*)(block + 208)] * aScale), acc2);
+            block += rowBytes;
+            acc3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Q6KSum512(block, x0, x1, x2, x3, groupSums, constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3)), Vector512.Create(table[*(ushort*)(block + 208)] * aScale), acc3);
+        }
+
+        Vector128.Store(Sum4(acc0, acc1, acc2, acc3), output);
+    }
+
+    private readonly record struct Q6Constants512(Vector512<byte> Low, Vector512<byte> HighBits, Vector512<ushort> LeftShifts, Vector512<ushort> RightShifts);
+
+    /// <summary>vpermw indices spreading group scales first..first+3 over the four 16-value quarters of a register.</summary>
+    private static Vector512<short> Q6Groups(int first) => Vector512.Create(
+        Vector256.Create(Vector128.Create((short)first), Vector128.Create((short)(first + 1))),
+        Vector256.Create(Vector128.Create((short)(first + 2)), Vector128.Create((short)(first + 3))));
+
+    /// <summary>
+    /// The integer sum of one Q6_K super-block of one row against loaded activations (as in <see cref="DotQ6_K512"/>),
+    /// group scales applied and the offset of 32 removed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Q6KSum512(byte* block, Vector512<sbyte> x0, Vector512<sbyte> x1, Vector512<sbyte> x2, Vector512<sbyte> x3, Vector256<short> groupSums, Vector512<byte> low, Vector512<byte> highBits, Vector512<ushort> leftShifts, Vector512<ushort> rightShifts, Vector512<short> groups0, Vector512<short> groups1, Vector512<short> groups2, Vector512<short> groups3)
+    {
+        var scales16 = Avx512BW.ConvertToVector512Int16(Sse2.LoadVector128((sbyte*)(block + 192)).ToVector256Unsafe());
+        var ql = Vector512.Load(block);
+        var qh = Avx512F.BroadcastVector256ToVector512((ulong*)(block + 128)).AsUInt16();
+        var weights0 = (ql & low) | (Avx512BW.ShiftLeftLogicalVariable(qh, leftShifts).AsByte() & highBits);
+        var weights1 = (Avx512BW.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & low) | (Avx512BW.ShiftRightLogicalVariable(qh, rightShifts).AsByte() & highBits);
+        ql = Vector512.Load(block + 64);
+        qh = Avx512F.BroadcastVector256ToVector512((ulong*)(block + 160)).AsUInt16();
+        var weights2 = (ql & low) | (Avx512BW.ShiftLeftLogicalVariable(qh, leftShifts).AsByte() & highBits);
+        var weights3 = (Avx512BW.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & low) | (Avx512BW.ShiftRightLogicalVariable(qh, rightShifts).AsByte() & highBits);
+        var sum = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(weights0, x0), Avx512BW.PermuteVar32x16(scales16, groups0))
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(weights1, x1), Avx512BW.PermuteVar32x16(scales16, groups1))
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(weights2, x2), Avx512BW.PermuteVar32x16(scales16, groups2))
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(weights3, x3), Avx512BW.PermuteVar32x16(scales16, groups3));
+        // The stored values are offset by 32: subtract 32 · Σ scale_g · (activation sum of group g), lane by lane.
+        var offset = Avx2.MultiplyAddAdjacent(scales16.GetLower(), groupSums);
+        return sum - Vector512.Create(Avx2.ShiftLeftLogical(offset, 5), Vector256<int>.Zero);
+    }
+
+    private static void Dot4RowsQ8_0(byte* row, long rowBytes, sbyte* values, float* scales, int blocks, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var ones = Vector256.Create((short)1);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var x = Avx.LoadVector256(values + b * 32);
+            var scale = scales[b];
+            var block = row + b * 34;
+            acc0 = Q8Block(block, x, scale, ones, table, acc0);
+            acc1 = Q8Block(block + rowBytes, x, scale, ones, table, acc1);
+            acc2 = Q8Block(block + 2 * rowBytes, x, scale, ones, table, acc2);
+            acc3 = Q8Block(block + 3 * rowBytes, x, scale, ones, table, acc3);
+        }
+
+        Vector128.Store(Sum4(acc0, acc1, acc2, acc3), output);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Block(byte* block, Vector256<sbyte> x, float scale, Vector256<short> ones, float[] table, Vector256<float> accumulator)
+    {
+        var weights = Avx.LoadVector256((sbyte*)(block + 2));
+        var products = Avx2.MultiplyAddAdjacent(Avx2.Abs(weights), Avx2.Sign(x, weights));
+        return Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(table[*(ushort*)block] * scale), accumulator);
+    }
+
+    private static void Dot4RowsQ5_0(byte* row, long rowBytes, sbyte* values, float* scales, int blocks, float* output)
+    {
+        var table = Dequantize.HalfToSingle;
+        var ones = Vector256.Create((short)1);
+        var sixteen = Vector256.Create((byte)16);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (var b = 0; b < blocks; b++)
+        {
+            var x = Avx.LoadVector256(values + b * 32);
+            // Σ(q - 16)·a = Σ q·a - Σ 16·a; the second term is the same for the four rows.
+            var offset = Avx2.MultiplyAddAdjacent(sixteen, x);
+            var scale = scales[b];
+            var block = row + b * 22;
+            acc0 = Q5Block(block, x, offset, scale, ones, table, acc0);
+            acc1 = Q5Block(block + rowBytes, x, offset, scale, ones, table, acc1);
+            acc2 = Q5Block(block + 2 * rowBytes, x, offset, scale, ones, table, acc2);
+            acc3 = Q5Block(block + 3 * rowBytes, x, offset, scale, ones, table, acc3);
+        }
+
+        Vector128.Store(Sum4(acc0, acc1, acc2, acc3), output);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q5Block(byte* block, Vector256<sbyte> x, Vector256<short> offset, float scale, Vector256<short> ones, float[] table, Vector256<float> accumulator)
+    {
+        var mask = Vector128.Create((byte)0xF);
+        var packed = Sse2.LoadVector128(block + 6);
+        var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block + 2));
+        var products = Avx2.MultiplyAddAdjacent(weights, x) - offset;
+        return Fma.MultiplyAdd(ToFloat(products, ones), Vector256.Create(table[*(ushort*)block] * scale), accumulator);
+    }
 }
