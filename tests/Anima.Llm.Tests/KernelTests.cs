@@ -301,6 +301,48 @@ public sealed unsafe class KernelTests
     }
 
     [Fact]
+    public void Q5_0Unpacked_TwoRowsFourTokens_MatchesReference()
+    {
+        Assert.SkipUnless(QuantizedDot.IsAccelerated, "no AVX2 on this CPU");
+        const int Columns = 896;
+        var random = new Random(500);
+        var rows = RandomWeights.Create(GgmlType.Q5_0, 2 * Columns, random);
+        var rowBytes = (int)GgmlTypeInfo.ByteCount(GgmlType.Q5_0, Columns);
+        var activations = new QuantizedActivations(6, Columns);
+        activations.Quantize(RandomVector(Columns * 6, random), 6);
+        var unpacked = new byte[2 * Columns];
+        var rowScales = new float[2 * Columns / 32];
+        var output = new float[8];
+        var dequantized = new float[Columns];
+        fixed (byte* rowPointer = rows)
+        fixed (byte* unpackedPointer = unpacked)
+        fixed (float* scalePointer = rowScales)
+        fixed (float* outputPointer = output)
+        {
+            for (var r = 0; r < 2; r++)
+            {
+                QuantizedDot.UnpackQ5_0(rowPointer + r * rowBytes, Columns, unpackedPointer + r * Columns, scalePointer + r * Columns / 32);
+                // The unpacked row is the plain dequantization: (value - 16) · block scale.
+                Dequantize.Row(GgmlType.Q5_0, rows.AsSpan(r * rowBytes, rowBytes), dequantized);
+                for (var i = 0; i < Columns; i++)
+                {
+                    Assert.Equal(dequantized[i], (unpacked[r * Columns + i] - 16) * rowScales[r * Columns / 32 + i / 32]);
+                }
+            }
+
+            QuantizedDot.Dot2x4Q5_0Unpacked(unpackedPointer, unpackedPointer + Columns, scalePointer, scalePointer + Columns / 32, activations, 2, Columns, outputPointer);
+            for (var r = 0; r < 2; r++)
+            {
+                for (var t = 0; t < 4; t++)
+                {
+                    var reference = QuantizedDot.Reference(GgmlType.Q5_0, rowPointer + r * rowBytes, activations.ValuesOf(2 + t), activations.ScalesOf(2 + t), Columns);
+                    Assert.True(Math.Abs(output[4 * r + t] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"row {r} token {t}: {output[4 * r + t]} vs reference {reference}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Quantize_Activations_MatchesPlainRounding()
     {
         var random = new Random(11);

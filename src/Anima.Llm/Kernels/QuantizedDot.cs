@@ -712,6 +712,83 @@ public static unsafe class QuantizedDot
         output[7] = Vector256.Sum(acc13) - offset.GetElement(7);
     }
 
+    /// <summary>
+    /// Unpacks a Q5_0 row into its 5-bit values (0..31, one byte each, 32 per block) and its block scales as
+    /// floats: done once per block of rows for a whole prompt tile, so that <see cref="Dot2x4Q5_0Unpacked"/>
+    /// multiplies without unpacking the same row again for every four tokens.
+    /// </summary>
+    public static void UnpackQ5_0(byte* row, int columns, byte* values, float* rowScales)
+    {
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector128.Create((byte)0xF);
+        for (var b = 0; b < columns / 32; b++)
+        {
+            var block = row + b * 22;
+            var packed = Sse2.LoadVector128(block + 6);
+            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block + 2));
+            Avx.Store(values + b * 32, weights);
+            rowScales[b] = table[*(ushort*)block];
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Dot2x4"/> for two Q5_0 rows unpacked by <see cref="UnpackQ5_0"/>: <paramref name="output"/>[4r + t]
+    /// receives the dot of row r with token <paramref name="firstToken"/> + t.
+    /// </summary>
+    public static void Dot2x4Q5_0Unpacked(byte* row0, byte* row1, float* rowScales0, float* rowScales1, QuantizedActivations activations, int firstToken, int columns, float* output) =>
+        Dot2x4Q5_0Unpacked(row0, row1, rowScales0, rowScales1, activations.ValuesOf(firstToken), activations.ScalesOf(firstToken), activations.SumsOf(firstToken), columns, output);
+
+    private static void Dot2x4Q5_0Unpacked(byte* row0, byte* row1, float* rowScales0, float* rowScales1, sbyte* values, float* scales, short* sums, int columns, float* output)
+    {
+        var ones = Vector256.Create((short)1);
+        var blocks = columns / 32;
+        var sumStride = columns / 16;
+        Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
+        Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
+        // The weights are stored as 0..31 for -16..15: Σ d·s·(q - 16)·a = Σ d·s·q·a - 16·d·s·Σa, the
+        // second term accumulated per (row, token) from the activation sums.
+        var offset = Vector256<float>.Zero;
+        for (var b = 0; b < blocks; b++)
+        {
+            var weights0 = Avx.LoadVector256(row0 + b * 32);
+            var weights1 = Avx.LoadVector256(row1 + b * 32);
+            var d0 = rowScales0[b];
+            var d1 = rowScales1[b];
+            var a = values + b * 32;
+            var s = sums + 2 * b;
+            var f = Vector128.Create(scales[b], scales[b + blocks], scales[b + 2 * blocks], scales[b + 3 * blocks]);
+            var f0 = f * d0;
+            var f1 = f * d1;
+            // Activation sums of this block for the four tokens, times both rows' scales: lanes 0-3 row 0, 4-7 row 1.
+            var tokenSums = Vector128.Create(s[0] + s[1], s[sumStride] + s[sumStride + 1], s[2 * sumStride] + s[2 * sumStride + 1], s[3 * sumStride] + s[3 * sumStride + 1]);
+            var sumsFloat = Sse2.ConvertToVector128Single(tokenSums);
+            offset = Fma.MultiplyAdd(Vector256.Create(sumsFloat, sumsFloat), Vector256.Create(f0, f1), offset);
+
+            var x = Avx.LoadVector256(a);
+            acc00 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(0)), acc00);
+            acc10 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(0)), acc10);
+            x = Avx.LoadVector256(a + columns);
+            acc01 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(1)), acc01);
+            acc11 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(1)), acc11);
+            x = Avx.LoadVector256(a + 2 * columns);
+            acc02 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(2)), acc02);
+            acc12 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(2)), acc12);
+            x = Avx.LoadVector256(a + 3 * columns);
+            acc03 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(3)), acc03);
+            acc13 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(3)), acc13);
+        }
+
+        offset *= 16;
+        output[0] = Vector256.Sum(acc00) - offset.GetElement(0);
+        output[1] = Vector256.Sum(acc01) - offset.GetElement(1);
+        output[2] = Vector256.Sum(acc02) - offset.GetElement(2);
+        output[3] = Vector256.Sum(acc03) - offset.GetElement(3);
+        output[4] = Vector256.Sum(acc10) - offset.GetElement(4);
+        output[5] = Vector256.Sum(acc11) - offset.GetElement(5);
+        output[6] = Vector256.Sum(acc12) - offset.GetElement(6);
+        output[7] = Vector256.Sum(acc13) - offset.GetElement(7);
+    }
+
     private static void Dot2x4Q4_K(byte* row0, byte* row1, sbyte* values, float* scales, short* sums, int columns, float* output)
     {
         var table = Dequantize.HalfToSingle;
