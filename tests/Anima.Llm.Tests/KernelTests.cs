@@ -300,42 +300,53 @@ public sealed unsafe class KernelTests
         Assert.True(maximumMagnitude > 1e-3, $"{type}: the test vectors are degenerate");
     }
 
-    [Fact]
-    public void Q5_0Unpacked_TwoRowsFourTokens_MatchesReference()
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 896)]
+    [InlineData(GgmlType.Q5_0, 896)]
+    [InlineData(GgmlType.Q8_0, 864)]
+    [InlineData(GgmlType.Q5_0, 864)]
+    public void Dot2x4Int8_UnpackedRows_MatchReference(GgmlType type, int columns)
     {
-        Assert.SkipUnless(QuantizedDot.IsAccelerated, "no AVX2 on this CPU");
-        const int Columns = 896;
-        var random = new Random(500);
-        var rows = RandomWeights.Create(GgmlType.Q5_0, 2 * Columns, random);
-        var rowBytes = (int)GgmlTypeInfo.ByteCount(GgmlType.Q5_0, Columns);
-        var activations = new QuantizedActivations(6, Columns);
-        activations.Quantize(RandomVector(Columns * 6, random), 6);
-        var unpacked = new byte[2 * Columns];
-        var rowScales = new float[2 * Columns / 32];
+        Assert.SkipUnless(QuantizedDot.HasDot2x4Int8, "no AVX-512BW on this CPU");
+        var random = new Random(500 + columns + (int)type);
+        var rows = RandomWeights.Create(type, 2 * columns, random);
+        var rowBytes = (int)GgmlTypeInfo.ByteCount(type, columns);
+        var activations = new QuantizedActivations(6, columns);
+        activations.Quantize(RandomVector(columns * 6, random), 6);
+        var unpacked = new sbyte[2 * columns];
+        var rowScales = new float[2 * columns / 32];
         var output = new float[8];
-        var dequantized = new float[Columns];
+        var dequantized = new float[columns];
         fixed (byte* rowPointer = rows)
-        fixed (byte* unpackedPointer = unpacked)
+        fixed (sbyte* unpackedPointer = unpacked)
         fixed (float* scalePointer = rowScales)
         fixed (float* outputPointer = output)
         {
             for (var r = 0; r < 2; r++)
             {
-                QuantizedDot.UnpackQ5_0(rowPointer + r * rowBytes, Columns, unpackedPointer + r * Columns, scalePointer + r * Columns / 32);
-                // The unpacked row is the plain dequantization: (value - 16) · block scale.
-                Dequantize.Row(GgmlType.Q5_0, rows.AsSpan(r * rowBytes, rowBytes), dequantized);
-                for (var i = 0; i < Columns; i++)
+                if (type == GgmlType.Q8_0)
                 {
-                    Assert.Equal(dequantized[i], (unpacked[r * Columns + i] - 16) * rowScales[r * Columns / 32 + i / 32]);
+                    QuantizedDot.UnpackQ8_0(rowPointer + r * rowBytes, columns, unpackedPointer + r * columns, scalePointer + r * columns / 32);
+                }
+                else
+                {
+                    QuantizedDot.UnpackQ5_0Signed(rowPointer + r * rowBytes, columns, unpackedPointer + r * columns, scalePointer + r * columns / 32);
+                }
+
+                // The unpacked row is exactly the plain dequantization: value · block scale.
+                Dequantize.Row(type, rows.AsSpan(r * rowBytes, rowBytes), dequantized);
+                for (var i = 0; i < columns; i++)
+                {
+                    Assert.Equal(dequantized[i], unpacked[r * columns + i] * rowScales[r * columns / 32 + i / 32]);
                 }
             }
 
-            QuantizedDot.Dot2x4Q5_0Unpacked(unpackedPointer, unpackedPointer + Columns, scalePointer, scalePointer + Columns / 32, activations, 2, Columns, outputPointer);
+            QuantizedDot.Dot2x4Int8(unpackedPointer, unpackedPointer + columns, scalePointer, scalePointer + columns / 32, activations, 2, columns, outputPointer);
             for (var r = 0; r < 2; r++)
             {
                 for (var t = 0; t < 4; t++)
                 {
-                    var reference = QuantizedDot.Reference(GgmlType.Q5_0, rowPointer + r * rowBytes, activations.ValuesOf(2 + t), activations.ScalesOf(2 + t), Columns);
+                    var reference = QuantizedDot.Reference(type, rowPointer + r * rowBytes, activations.ValuesOf(2 + t), activations.ScalesOf(2 + t), columns);
                     Assert.True(Math.Abs(output[4 * r + t] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"row {r} token {t}: {output[4 * r + t]} vs reference {reference}");
                 }
             }

@@ -123,19 +123,29 @@ public static unsafe class MatMul
         var useFourRows = useQuantized && QuantizedDot.HasDot4Rows(type);
         var four = stackalloc float[8];
 
-        // Q5_0 rows are unpacked once for the whole prompt instead of once per four tokens (the unpacking
-        // of the 5th bits cost about as much as the products it feeds).
-        byte* unpacked = null;
+        // Q8_0 and Q5_0 rows are unpacked once for the whole prompt into plain signed bytes and float scales, and
+        // multiplied two blocks per 512-bit register (AVX-512): 45% faster than unpacking Q5_0 again for every four
+        // tokens, ~5-10% for Q8_0 (measured in cache).
+        sbyte* unpacked = null;
         float* unpackedScales = null;
         var blocksPerRow = columns / 32;
-        if (useTwoRows && type == GgmlType.Q5_0 && tokens >= 8)
+        if (useTwoRows && type is GgmlType.Q8_0 or GgmlType.Q5_0 && tokens >= 8 && QuantizedDot.HasDot2x4Int8)
         {
             var buffer = UnpackBuffer.For(lastRow - firstRow, columns);
             unpacked = buffer.Values;
             unpackedScales = buffer.Scales;
             for (var r = firstRow; r < lastRow; r++)
             {
-                QuantizedDot.UnpackQ5_0(data + r * rowBytes, columns, unpacked + (r - firstRow) * columns, unpackedScales + (r - firstRow) * blocksPerRow);
+                var target = unpacked + (r - firstRow) * columns;
+                var targetScales = unpackedScales + (r - firstRow) * blocksPerRow;
+                if (type == GgmlType.Q8_0)
+                {
+                    QuantizedDot.UnpackQ8_0(data + r * rowBytes, columns, target, targetScales);
+                }
+                else
+                {
+                    QuantizedDot.UnpackQ5_0Signed(data + r * rowBytes, columns, target, targetScales);
+                }
             }
         }
 
@@ -158,7 +168,7 @@ public static unsafe class MatMul
                         if (unpacked is not null)
                         {
                             var local = row - firstRow;
-                            QuantizedDot.Dot2x4Q5_0Unpacked(unpacked + local * columns, unpacked + (local + 1) * columns, unpackedScales + local * blocksPerRow, unpackedScales + (local + 1) * blocksPerRow, quantized!, token, columns, four);
+                            QuantizedDot.Dot2x4Int8(unpacked + local * columns, unpacked + (local + 1) * columns, unpackedScales + local * blocksPerRow, unpackedScales + (local + 1) * blocksPerRow, quantized!, token, columns, four);
                         }
                         else
                         {
@@ -211,25 +221,25 @@ public static unsafe class MatMul
     }
 }
 
-/// <summary>A thread's scratch for rows unpacked by <see cref="QuantizedDot.UnpackQ5_0"/> (pinned, grown on demand, freed with the thread).</summary>
+/// <summary>A thread's scratch for rows unpacked by <see cref="QuantizedDot.UnpackQ8_0"/> / <see cref="QuantizedDot.UnpackQ5_0Signed"/> (pinned, grown on demand, freed with the thread).</summary>
 internal sealed unsafe class UnpackBuffer
 {
     [ThreadStatic]
     private static UnpackBuffer? t_current;
 
-    private readonly byte[] _values;
+    private readonly sbyte[] _values;
     private readonly float[] _scales;
 
     private UnpackBuffer(int bytes)
     {
-        _values = GC.AllocateArray<byte>(bytes, pinned: true);
+        _values = GC.AllocateArray<sbyte>(bytes, pinned: true);
         _scales = GC.AllocateArray<float>(bytes / 32, pinned: true);
         Capacity = bytes;
     }
 
     public int Capacity { get; }
 
-    public byte* Values => (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _values[0]);
+    public sbyte* Values => (sbyte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _values[0]);
 
     public float* Scales => (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _scales[0]);
 

@@ -713,80 +713,113 @@ public static unsafe class QuantizedDot
     }
 
     /// <summary>
-    /// Unpacks a Q5_0 row into its 5-bit values (0..31, one byte each, 32 per block) and its block scales as
-    /// floats: done once per block of rows for a whole prompt tile, so that <see cref="Dot2x4Q5_0Unpacked"/>
-    /// multiplies without unpacking the same row again for every four tokens.
+    /// Unpacks a Q8_0 row into its signed values (32 per block, contiguous) and its block scales as floats, for
+    /// <see cref="Dot2x4Int8"/>.
     /// </summary>
-    public static void UnpackQ5_0(byte* row, int columns, byte* values, float* rowScales)
+    public static void UnpackQ8_0(byte* row, int columns, sbyte* values, float* rowScales)
     {
         var table = Dequantize.HalfToSingle;
-        var mask = Vector128.Create((byte)0xF);
         for (var b = 0; b < columns / 32; b++)
         {
-            var block = row + b * 22;
-            var packed = Sse2.LoadVector128(block + 6);
-            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block + 2));
-            Avx.Store(values + b * 32, weights);
+            var block = row + b * 34;
+            Avx.Store(values + b * 32, Avx.LoadVector256((sbyte*)(block + 2)));
             rowScales[b] = table[*(ushort*)block];
         }
     }
 
     /// <summary>
-    /// <see cref="Dot2x4"/> for two Q5_0 rows unpacked by <see cref="UnpackQ5_0"/>: <paramref name="output"/>[4r + t]
-    /// receives the dot of row r with token <paramref name="firstToken"/> + t.
+    /// Unpacks a Q5_0 row into its signed values (-16..15, 32 per block, contiguous) and its block scales as floats, for
+    /// <see cref="Dot2x4Int8"/>.
     /// </summary>
-    public static void Dot2x4Q5_0Unpacked(byte* row0, byte* row1, float* rowScales0, float* rowScales1, QuantizedActivations activations, int firstToken, int columns, float* output) =>
-        Dot2x4Q5_0Unpacked(row0, row1, rowScales0, rowScales1, activations.ValuesOf(firstToken), activations.ScalesOf(firstToken), activations.SumsOf(firstToken), columns, output);
-
-    private static void Dot2x4Q5_0Unpacked(byte* row0, byte* row1, float* rowScales0, float* rowScales1, sbyte* values, float* scales, short* sums, int columns, float* output)
+    public static void UnpackQ5_0Signed(byte* row, int columns, sbyte* values, float* rowScales)
     {
-        var ones = Vector256.Create((short)1);
-        var blocks = columns / 32;
-        var sumStride = columns / 16;
-        Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
-        Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
-        // The weights are stored as 0..31 for -16..15: Σ d·s·(q - 16)·a = Σ d·s·q·a - 16·d·s·Σa, the
-        // second term accumulated per (row, token) from the activation sums.
-        var offset = Vector256<float>.Zero;
-        for (var b = 0; b < blocks; b++)
+        var table = Dequantize.HalfToSingle;
+        var mask = Vector128.Create((byte)0xF);
+        var sixteen = Vector256.Create((byte)16);
+        for (var b = 0; b < columns / 32; b++)
         {
-            var weights0 = Avx.LoadVector256(row0 + b * 32);
-            var weights1 = Avx.LoadVector256(row1 + b * 32);
-            var d0 = rowScales0[b];
-            var d1 = rowScales1[b];
-            var a = values + b * 32;
-            var s = sums + 2 * b;
-            var f = Vector128.Create(scales[b], scales[b + blocks], scales[b + 2 * blocks], scales[b + 3 * blocks]);
-            var f0 = f * d0;
-            var f1 = f * d1;
-            // Activation sums of this block for the four tokens, times both rows' scales: lanes 0-3 row 0, 4-7 row 1.
-            var tokenSums = Vector128.Create(s[0] + s[1], s[sumStride] + s[sumStride + 1], s[2 * sumStride] + s[2 * sumStride + 1], s[3 * sumStride] + s[3 * sumStride + 1]);
-            var sumsFloat = Sse2.ConvertToVector128Single(tokenSums);
-            offset = Fma.MultiplyAdd(Vector256.Create(sumsFloat, sumsFloat), Vector256.Create(f0, f1), offset);
+            var block = row + b * 22;
+            var packed = Sse2.LoadVector128(block + 6);
+            var weights = Vector256.Create(packed & mask, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & mask) | FifthBits(*(uint*)(block + 2));
+            Avx.Store(values + b * 32, (weights - sixteen).AsSByte());
+            rowScales[b] = table[*(ushort*)block];
+        }
+    }
 
-            var x = Avx.LoadVector256(a);
-            acc00 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(0)), acc00);
-            acc10 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(0)), acc10);
-            x = Avx.LoadVector256(a + columns);
-            acc01 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(1)), acc01);
-            acc11 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(1)), acc11);
-            x = Avx.LoadVector256(a + 2 * columns);
-            acc02 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(2)), acc02);
-            acc12 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(2)), acc12);
-            x = Avx.LoadVector256(a + 3 * columns);
-            acc03 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights0, x), ones), Vector256.Create(f0.GetElement(3)), acc03);
-            acc13 = Fma.MultiplyAdd(ToFloat(Avx2.MultiplyAddAdjacent(weights1, x), ones), Vector256.Create(f1.GetElement(3)), acc13);
+    /// <summary>Whether <see cref="Dot2x4Int8"/> runs on this CPU (AVX-512BW).</summary>
+    public static bool HasDot2x4Int8 => IsAccelerated && Avx512BW.IsSupported;
+
+    /// <summary>
+    /// Two rows of unpacked signed 8-bit weights (<see cref="UnpackQ8_0"/>) against four tokens, two blocks per 512-bit
+    /// register: AVX-512 has no vpsignb, so each row's negative weights become a mask once per block pair, and each
+    /// token's activations are negated once and blended per row (vpblendmb) before vpmaddubsw with |w|.
+    /// <paramref name="output"/>[4r + t] receives the dot of row r with token <paramref name="firstToken"/> + t.
+    /// </summary>
+    public static void Dot2x4Int8(sbyte* row0, sbyte* row1, float* rowScales0, float* rowScales1, QuantizedActivations activations, int firstToken, int columns, float* output)
+    {
+        var values = activations.ValuesOf(firstToken);
+        var scales = activations.ScalesOf(firstToken);
+        var blocks = columns / 32;
+        var ones = Vector512.Create((short)1);
+        var pairIndex = Vector512.Create(Vector256<int>.Zero, Vector256.Create(1));
+        Vector512<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
+        Vector512<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
+        var b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            var w0 = Vector512.Load(row0 + b * 32);
+            var w1 = Vector512.Load(row1 + b * 32);
+            var magnitude0 = Avx512BW.Abs(w0);
+            var magnitude1 = Avx512BW.Abs(w1);
+            var negative0 = Vector512.LessThan(w0, Vector512<sbyte>.Zero);
+            var negative1 = Vector512.LessThan(w1, Vector512<sbyte>.Zero);
+            var d0 = PairScales(rowScales0 + b, pairIndex);
+            var d1 = PairScales(rowScales1 + b, pairIndex);
+            var a = values + b * 32;
+            var s = scales + b;
+            Int8Pair(a, s, pairIndex, magnitude0, magnitude1, negative0, negative1, d0, d1, ones, ref acc00, ref acc10);
+            Int8Pair(a + columns, s + blocks, pairIndex, magnitude0, magnitude1, negative0, negative1, d0, d1, ones, ref acc01, ref acc11);
+            Int8Pair(a + 2 * columns, s + 2 * blocks, pairIndex, magnitude0, magnitude1, negative0, negative1, d0, d1, ones, ref acc02, ref acc12);
+            Int8Pair(a + 3 * columns, s + 3 * blocks, pairIndex, magnitude0, magnitude1, negative0, negative1, d0, d1, ones, ref acc03, ref acc13);
         }
 
-        offset *= 16;
-        output[0] = Vector256.Sum(acc00) - offset.GetElement(0);
-        output[1] = Vector256.Sum(acc01) - offset.GetElement(1);
-        output[2] = Vector256.Sum(acc02) - offset.GetElement(2);
-        output[3] = Vector256.Sum(acc03) - offset.GetElement(3);
-        output[4] = Vector256.Sum(acc10) - offset.GetElement(4);
-        output[5] = Vector256.Sum(acc11) - offset.GetElement(5);
-        output[6] = Vector256.Sum(acc12) - offset.GetElement(6);
-        output[7] = Vector256.Sum(acc13) - offset.GetElement(7);
+        var tail = stackalloc float[8];
+        new Span<float>(tail, 8).Clear();
+        if (b < blocks)
+        {
+            // An odd last block: plain 256-bit products.
+            var w0 = Avx.LoadVector256(row0 + b * 32);
+            var w1 = Avx.LoadVector256(row1 + b * 32);
+            var ones256 = Vector256.Create((short)1);
+            for (var t = 0; t < 4; t++)
+            {
+                var x = Avx.LoadVector256(values + t * columns + b * 32);
+                var scale = scales[t * blocks + b];
+                tail[t] = Vector256.Sum(ToFloat(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(x, w0)), ones256)) * rowScales0[b] * scale;
+                tail[4 + t] = Vector256.Sum(ToFloat(Avx2.MultiplyAddAdjacent(Avx2.Abs(w1), Avx2.Sign(x, w1)), ones256)) * rowScales1[b] * scale;
+            }
+        }
+
+        Vector128.Store(Sum4(acc00, acc01, acc02, acc03) + Vector128.Load(tail), output);
+        Vector128.Store(Sum4(acc10, acc11, acc12, acc13) + Vector128.Load(tail + 4), output + 4);
+    }
+
+    /// <summary>scales[0] in lanes 0-7 and scales[1] in lanes 8-15 (the int32 lanes of two blocks' products), without a trip through memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> PairScales(float* scales, Vector512<int> pairIndex) =>
+        Avx512F.PermuteVar16x32(Vector128.CreateScalarUnsafe(*(double*)scales).AsSingle().ToVector256Unsafe().ToVector512Unsafe(), pairIndex);
+
+    /// <summary>One token's two blocks against two rows' (see <see cref="Dot2x4Int8"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Int8Pair(sbyte* a, float* s, Vector512<int> pairIndex, Vector512<byte> magnitude0, Vector512<byte> magnitude1, Vector512<sbyte> negative0, Vector512<sbyte> negative1, Vector512<float> d0, Vector512<float> d1, Vector512<short> ones, ref Vector512<float> acc0, ref Vector512<float> acc1)
+    {
+        var x = Vector512.Load(a);
+        var negated = Vector512<sbyte>.Zero - x;
+        var scale = PairScales(s, pairIndex);
+        var p0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(magnitude0, Vector512.ConditionalSelect(negative0, negated, x)), ones);
+        var p1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(magnitude1, Vector512.ConditionalSelect(negative1, negated, x)), ones);
+        acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p0), d0 * scale, acc0);
+        acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p1), d1 * scale, acc1);
     }
 
     private static void Dot2x4Q4_K(byte* row0, byte* row1, sbyte* values, float* scales, short* sums, int columns, float* output)
