@@ -271,6 +271,88 @@ public sealed unsafe class KernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Dot4Rows_FourRowsOneToken_MatchesReference(GgmlType type)
+    {
+        Assert.SkipUnless(QuantizedDot.HasDot4Rows(type), $"no four-row kernel for {type} on this CPU");
+        const int Columns = 1280;
+        var random = new Random(400 + (int)type);
+        var rows = RandomWeights.Create(type, 5 * Columns, random);
+        var rowBytes = (int)GgmlTypeInfo.ByteCount(type, Columns);
+        var activations = new QuantizedActivations(3, Columns);
+        activations.Quantize(RandomVector(Columns * 3, random), 3, QuantizedDot.NeedsSuperBlockScales(type));
+        var output = new float[4];
+        var maximumMagnitude = 0.0;
+        fixed (byte* rowPointer = rows)
+        fixed (float* outputPointer = output)
+        {
+            // Rows 1-4 against token 2: neither the first row nor the first token, so offsets are exercised.
+            QuantizedDot.Dot4Rows(type, rowPointer + rowBytes, rowBytes, activations.ValuesOf(2), activations.ScalesOf(2), activations.SumsOf(2), Columns, outputPointer);
+            for (var r = 0; r < 4; r++)
+            {
+                var reference = QuantizedDot.Reference(type, rowPointer + (r + 1) * rowBytes, activations.ValuesOf(2), activations.ScalesOf(2), Columns);
+                maximumMagnitude = Math.Max(maximumMagnitude, Math.Abs(reference));
+                Assert.True(Math.Abs(output[r] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"{type} row {r}: {output[r]} vs reference {reference}");
+            }
+        }
+
+        Assert.True(maximumMagnitude > 1e-3, $"{type}: the test vectors are degenerate");
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 896)]
+    [InlineData(GgmlType.Q5_0, 896)]
+    [InlineData(GgmlType.Q8_0, 864)]
+    [InlineData(GgmlType.Q5_0, 864)]
+    public void Dot2x4Int8_UnpackedRows_MatchReference(GgmlType type, int columns)
+    {
+        Assert.SkipUnless(QuantizedDot.HasDot2x4Int8, "no AVX-512BW on this CPU");
+        var random = new Random(500 + columns + (int)type);
+        var rows = RandomWeights.Create(type, 2 * columns, random);
+        var rowBytes = (int)GgmlTypeInfo.ByteCount(type, columns);
+        var activations = new QuantizedActivations(6, columns);
+        activations.Quantize(RandomVector(columns * 6, random), 6);
+        var unpacked = new sbyte[2 * columns];
+        var rowScales = new float[2 * columns / 32];
+        var output = new float[8];
+        var dequantized = new float[columns];
+        fixed (byte* rowPointer = rows)
+        fixed (sbyte* unpackedPointer = unpacked)
+        fixed (float* scalePointer = rowScales)
+        fixed (float* outputPointer = output)
+        {
+            for (var r = 0; r < 2; r++)
+            {
+                if (type == GgmlType.Q8_0)
+                {
+                    QuantizedDot.UnpackQ8_0(rowPointer + r * rowBytes, columns, unpackedPointer + r * columns, scalePointer + r * columns / 32);
+                }
+                else
+                {
+                    QuantizedDot.UnpackQ5_0Signed(rowPointer + r * rowBytes, columns, unpackedPointer + r * columns, scalePointer + r * columns / 32);
+                }
+
+                // The unpacked row is exactly the plain dequantization: value · block scale.
+                Dequantize.Row(type, rows.AsSpan(r * rowBytes, rowBytes), dequantized);
+                for (var i = 0; i < columns; i++)
+                {
+                    Assert.Equal(dequantized[i], unpacked[r * columns + i] * rowScales[r * columns / 32 + i / 32]);
+                }
+            }
+
+            QuantizedDot.Dot2x4Int8(unpackedPointer, unpackedPointer + columns, scalePointer, scalePointer + columns / 32, activations, 2, columns, outputPointer);
+            for (var r = 0; r < 2; r++)
+            {
+                for (var t = 0; t < 4; t++)
+                {
+                    var reference = QuantizedDot.Reference(type, rowPointer + r * rowBytes, activations.ValuesOf(2 + t), activations.ScalesOf(2 + t), columns);
+                    Assert.True(Math.Abs(output[4 * r + t] - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"row {r} token {t}: {output[4 * r + t]} vs reference {reference}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Quantize_Activations_MatchesPlainRounding()
     {

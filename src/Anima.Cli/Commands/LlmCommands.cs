@@ -137,12 +137,16 @@ public sealed class ModelPullCommand : ICliCommand
     public string Summary => "Download a known-good local chat model (resumable, checksummed) and select it.";
 
     public string Usage => $"""
-        Usage: anima model pull [NAME] [--url URL --file NAME.gguf] [--sha256 HEX] [--no-use]
-          NAME       one of: {string.Join(", ", ModelCatalog.Models.Select(m => m.Name))} (default {ModelCatalog.DefaultModelName})
-          --url      download any GGUF URL instead (with --file for its name)
-          --sha256   the expected SHA-256 (overrides the catalog's)
-          --no-use   do not select the model afterwards
+        Usage: anima model pull [NAME] [--url URL --file NAME.gguf] [--sha256 HEX | --no-checksum] [--no-use]
+          NAME           one of: {string.Join(", ", ModelCatalog.Models.Select(m => m.Name))} (default {ModelCatalog.DefaultModelName})
+          --url          download any GGUF URL instead (with --file for its name)
+          --sha256       the expected SHA-256 (overrides the catalog's)
+          --no-checksum  download even when no SHA-256 can be had (the file is then only checked by opening it)
+          --no-use       do not select the model afterwards
         Files go to {LocalModelStore.ModelsDirectory()}. An interrupted download resumes where it stopped.
+        With no SHA-256 pinned in the catalog or given, the publisher's is read from Hugging Face (the file
+        listing's lfs.oid, else the X-Linked-Etag of the file) before downloading, and the file is checked
+        against it; if none can be read the pull stops before downloading, unless --no-checksum.
         """;
 
     public Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
@@ -153,7 +157,18 @@ public sealed class ModelPullCommand : ICliCommand
         var file = arguments.Get("--file");
         var sha = arguments.Get("--sha256");
         var noUse = arguments.Has("--no-use");
+        var noChecksum = arguments.Has("--no-checksum");
         arguments.ThrowIfUnused();
+        if (sha is not null && !PublisherChecksum.IsSha256(sha))
+        {
+            throw new CliUsageException($"--sha256 must be 64 hexadecimal digits; got '{sha}'.");
+        }
+
+        if (sha is not null && noChecksum)
+        {
+            throw new CliUsageException("--sha256 and --no-checksum contradict each other.");
+        }
+
         CatalogModel entry;
         if (url is not null)
         {
@@ -181,14 +196,22 @@ public sealed class ModelPullCommand : ICliCommand
             var destination = Path.Combine(LocalModelStore.ModelsDirectory(), entry.FileName);
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             http.DefaultRequestHeaders.UserAgent.ParseAdd("anima-model-pull/1.0");
-            string hash;
+            // Checksum lookups must see the first answer (Hugging Face's redirect carries X-Linked-Etag).
+            using var metadata = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+            metadata.DefaultRequestHeaders.UserAgent.ParseAdd("anima-model-pull/1.0");
+            PullResult result;
             using (var progress = new ConsoleProgressBar(context, "pull"))
             {
-                hash = await new ModelDownloader(http).DownloadAsync(entry.Url, destination, entry.SizeBytes, entry.Sha256, progress, cancellationToken);
+                result = await new ModelDownloader(http).PullAsync(entry.Url, destination, entry.SizeBytes, entry.Sha256, new PublisherChecksum(metadata), noChecksum, progress, cancellationToken);
             }
 
             await context.Out.WriteLineAsync($"downloaded {destination}");
-            await context.Out.WriteLineAsync($"sha256: {hash}{(entry.Sha256 is null ? " (not pinned in the catalog; compare it with the publisher's)" : " (verified)")}");
+            await context.Out.WriteLineAsync(result.Origin switch
+            {
+                ChecksumOrigin.Given => $"sha256: {result.Sha256} (verified)",
+                ChecksumOrigin.Publisher => $"sha256: {result.Sha256} (verified against the publisher's: {result.Source})",
+                _ => $"sha256: {result.Sha256} (NOT verified: --no-checksum; compare it with the publisher's file page)",
+            });
             if (!noUse)
             {
                 var info = LocalModelStore.Use(destination, TimeProvider.System);

@@ -71,6 +71,7 @@ public sealed class Sampler
     private readonly SamplingOptions _options;
     private readonly Random _random;
     private (int Token, float Logit)[] _candidates = [];
+    private float[] _adjusted = [];
 
     public Sampler(SamplingOptions options)
     {
@@ -83,56 +84,62 @@ public sealed class Sampler
     public int Sample(ReadOnlySpan<float> logits, IReadOnlyList<int> history)
     {
         ArgumentNullException.ThrowIfNull(history);
-        var penalty = _options.RepetitionPenalty;
-        var penalized = new HashSet<int>();
-        if (penalty > 1)
+        // The logits with the repetition penalty applied, in a buffer kept between tokens (no 600 KB array per token).
+        if (_adjusted.Length != logits.Length)
         {
-            for (var i = Math.Max(0, history.Count - _options.RepetitionWindow); i < history.Count; i++)
-            {
-                penalized.Add(history[i]);
-            }
+            _adjusted = new float[logits.Length];
         }
 
-        var adjusted = logits.ToArray();
-        foreach (var token in penalized)
+        var adjusted = _adjusted.AsSpan(0, logits.Length);
+        logits.CopyTo(adjusted);
+        var penalty = _options.RepetitionPenalty;
+        if (penalty > 1)
         {
-            if ((uint)token < (uint)adjusted.Length)
+            // Each distinct token of the window once: the earliest occurrence applies the penalty, later ones are skipped.
+            var first = Math.Max(0, history.Count - _options.RepetitionWindow);
+            for (var i = first; i < history.Count; i++)
             {
+                var token = history[i];
+                if ((uint)token >= (uint)adjusted.Length || IndexOf(history, token, first, i) >= 0)
+                {
+                    continue;
+                }
+
                 var value = adjusted[token];
                 adjusted[token] = value > 0 ? value / penalty : value * penalty;
             }
         }
 
-        float Logit(int token) => adjusted[token];
-
         if (_options.Temperature == 0)
         {
             var best = 0;
             var bestValue = float.NegativeInfinity;
-            for (var i = 0; i < logits.Length; i++)
+            for (var i = 0; i < adjusted.Length; i++)
             {
-                var value = Logit(i);
-                if (value > bestValue)
+                if (adjusted[i] > bestValue)
                 {
-                    (best, bestValue) = (i, value);
+                    (best, bestValue) = (i, adjusted[i]);
                 }
             }
 
             return best;
         }
 
-        if (_candidates.Length != logits.Length)
+        // The k best candidates (ties: the lower token first), sorted: a bounded heap in one pass over the vocabulary
+        // rather than a sort of all 150,000 entries per token; a full sort only without top-k.
+        var count = _options.TopK > 0 ? Math.Min(_options.TopK, adjusted.Length) : adjusted.Length;
+        if (_candidates.Length < count)
         {
-            _candidates = new (int, float)[logits.Length];
+            _candidates = new (int, float)[count];
         }
 
-        for (var i = 0; i < logits.Length; i++)
+        SelectTop(adjusted, count, _candidates);
+        var inverseTemperature = 1 / _options.Temperature;
+        for (var i = 0; i < count; i++)
         {
-            _candidates[i] = (i, Logit(i) / _options.Temperature);
+            _candidates[i].Logit *= inverseTemperature;
         }
 
-        var count = _options.TopK > 0 ? Math.Min(_options.TopK, logits.Length) : logits.Length;
-        Array.Sort(_candidates, (a, b) => b.Logit.CompareTo(a.Logit));
         var maximum = _candidates[0].Logit;
         var probabilities = new double[count];
         double sum = 0;
@@ -167,5 +174,107 @@ public sealed class Sampler
         }
 
         return _candidates[kept - 1].Token;
+    }
+
+    private static int IndexOf(IReadOnlyList<int> history, int token, int start, int end)
+    {
+        for (var i = start; i < end; i++)
+        {
+            if (history[i] == token)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Whether candidate a ranks before b: higher logit first, then the lower token.</summary>
+    private static bool Before((int Token, float Logit) a, (int Token, float Logit) b) => a.Logit > b.Logit || (a.Logit == b.Logit && a.Token < b.Token);
+
+    /// <summary>
+    /// Writes the <paramref name="count"/> best entries of <paramref name="logits"/> to <paramref name="top"/>, best first
+    /// (NaN ranks last). With count below the vocabulary: a min-heap of the best so far, so almost every entry costs one
+    /// comparison with the heap's worst.
+    /// </summary>
+    public static void SelectTop(ReadOnlySpan<float> logits, int count, (int Token, float Logit)[] top)
+    {
+        static float Key(float value) => float.IsNaN(value) ? float.NegativeInfinity : value;
+        if (count >= logits.Length)
+        {
+            for (var i = 0; i < logits.Length; i++)
+            {
+                top[i] = (i, Key(logits[i]));
+            }
+
+            Array.Sort(top, 0, logits.Length, Comparer<(int Token, float Logit)>.Create((a, b) => Before(a, b) ? -1 : Before(b, a) ? 1 : 0));
+            return;
+        }
+
+        // top[0..count) as a min-heap under Before: top[0] is the worst kept.
+        for (var i = 0; i < count; i++)
+        {
+            top[i] = (i, Key(logits[i]));
+            SiftUp(top, i);
+        }
+
+        for (var i = count; i < logits.Length; i++)
+        {
+            var candidate = (i, Key(logits[i]));
+            if (Before(candidate, top[0]))
+            {
+                top[0] = candidate;
+                SiftDown(top, 0, count);
+            }
+        }
+
+        // Heap to sorted, best first: repeatedly move the worst to the end.
+        for (var end = count - 1; end > 0; end--)
+        {
+            (top[0], top[end]) = (top[end], top[0]);
+            SiftDown(top, 0, end);
+        }
+    }
+
+    private static void SiftUp((int Token, float Logit)[] heap, int index)
+    {
+        while (index > 0)
+        {
+            var parent = (index - 1) / 2;
+            if (!Before(heap[parent], heap[index]))
+            {
+                return;
+            }
+
+            (heap[parent], heap[index]) = (heap[index], heap[parent]);
+            index = parent;
+        }
+    }
+
+    private static void SiftDown((int Token, float Logit)[] heap, int index, int length)
+    {
+        while (true)
+        {
+            var worst = index;
+            var left = 2 * index + 1;
+            var right = left + 1;
+            if (left < length && Before(heap[worst], heap[left]))
+            {
+                worst = left;
+            }
+
+            if (right < length && Before(heap[worst], heap[right]))
+            {
+                worst = right;
+            }
+
+            if (worst == index)
+            {
+                return;
+            }
+
+            (heap[worst], heap[index]) = (heap[index], heap[worst]);
+            index = worst;
+        }
     }
 }

@@ -120,32 +120,66 @@ public static unsafe class MatMul
         var rowBytes = weights.RowBytes;
         var useFour = useQuantized && tokens >= 4 && QuantizedDot.HasDot4(type);
         var useTwoRows = useQuantized && tokens >= 4 && QuantizedDot.HasDot2x4(type);
+        var useFourRows = useQuantized && QuantizedDot.HasDot4Rows(type);
         var four = stackalloc float[8];
+
+        // Q8_0 and Q5_0 rows are unpacked once for the whole prompt into plain signed bytes and float scales, and
+        // multiplied two blocks per 512-bit register (AVX-512): 45% faster than unpacking Q5_0 again for every four
+        // tokens, ~5-10% for Q8_0 (measured in cache).
+        sbyte* unpacked = null;
+        float* unpackedScales = null;
+        var blocksPerRow = columns / 32;
+        if (useTwoRows && type is GgmlType.Q8_0 or GgmlType.Q5_0 && tokens >= 8 && QuantizedDot.HasDot2x4Int8)
+        {
+            var buffer = UnpackBuffer.For(lastRow - firstRow, columns);
+            unpacked = buffer.Values;
+            unpackedScales = buffer.Scales;
+            for (var r = firstRow; r < lastRow; r++)
+            {
+                var target = unpacked + (r - firstRow) * columns;
+                var targetScales = unpackedScales + (r - firstRow) * blocksPerRow;
+                if (type == GgmlType.Q8_0)
+                {
+                    QuantizedDot.UnpackQ8_0(data + r * rowBytes, columns, target, targetScales);
+                }
+                else
+                {
+                    QuantizedDot.UnpackQ5_0Signed(data + r * rowBytes, columns, target, targetScales);
+                }
+            }
+        }
+
         for (var tile = 0; tile < tokens; tile += TokensPerTile)
         {
             var tileEnd = Math.Min(tokens, tile + TokensPerTile);
+            // Tokens in groups of four go through the prompt kernels; the rest (all of them when decoding) through
+            // the single-token kernels below, the same ones whatever the batch, so that a token gives the same
+            // result whether it is decoded alone or ends a prompt (a replayed cache matches bit for bit).
+            var groupEnd = useFour || useTwoRows ? tile + (tileEnd - tile) / 4 * 4 : tile;
             var row = firstRow;
             if (useTwoRows)
             {
-                // Pairs of rows, four tokens at a time; the rest of the tile's tokens row by row below.
+                // Pairs of rows, four tokens at a time.
                 for (; row + 2 <= lastRow; row += 2)
                 {
                     var rowData = data + row * rowBytes;
-                    var token = tile;
-                    for (; token + 4 <= tileEnd; token += 4)
+                    for (var token = tile; token < groupEnd; token += 4)
                     {
-                        QuantizedDot.Dot2x4(type, rowData, rowData + rowBytes, quantized!, token, columns, four);
+                        if (unpacked is not null)
+                        {
+                            var local = row - firstRow;
+                            QuantizedDot.Dot2x4Int8(unpacked + local * columns, unpacked + (local + 1) * columns, unpackedScales + local * blocksPerRow, unpackedScales + (local + 1) * blocksPerRow, quantized!, token, columns, four);
+                        }
+                        else
+                        {
+                            QuantizedDot.Dot2x4(type, rowData, rowData + rowBytes, quantized!, token, columns, four);
+                        }
+
                         for (var t = 0; t < 4; t++)
                         {
                             output[(token + t) * outputStride + row] = four[t];
                             output[(token + t) * outputStride + row + 1] = four[4 + t];
                         }
-                    }
-
-                    for (; token < tileEnd; token++)
-                    {
-                        output[token * outputStride + row] = QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
-                        output[token * outputStride + row + 1] = QuantizedDot.Dot(type, rowData + rowBytes, quantized.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns);
                     }
                 }
             }
@@ -153,27 +187,71 @@ public static unsafe class MatMul
             for (; row < lastRow; row++)
             {
                 var rowData = data + row * rowBytes;
-                var token = tile;
-                if (useFour)
+                for (var token = tile; token < groupEnd; token += 4)
                 {
-                    for (; token + 4 <= tileEnd; token += 4)
+                    QuantizedDot.Dot4(type, rowData, quantized!, token, columns, four);
+                    output[token * outputStride + row] = four[0];
+                    output[(token + 1) * outputStride + row] = four[1];
+                    output[(token + 2) * outputStride + row] = four[2];
+                    output[(token + 3) * outputStride + row] = four[3];
+                }
+            }
+
+            // The remaining tokens one at a time: four rows per call where there is a kernel for it, else row by row.
+            for (var token = groupEnd; token < tileEnd; token++)
+            {
+                row = firstRow;
+                if (useFourRows)
+                {
+                    for (; row + 4 <= lastRow; row += 4)
                     {
-                        QuantizedDot.Dot4(type, rowData, quantized!, token, columns, four);
-                        output[token * outputStride + row] = four[0];
-                        output[(token + 1) * outputStride + row] = four[1];
-                        output[(token + 2) * outputStride + row] = four[2];
-                        output[(token + 3) * outputStride + row] = four[3];
+                        QuantizedDot.Dot4Rows(type, data + row * rowBytes, rowBytes, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns, output + token * outputStride + row);
                     }
                 }
 
-                for (; token < tileEnd; token++)
+                for (; row < lastRow; row++)
                 {
+                    var rowData = data + row * rowBytes;
                     output[token * outputStride + row] = useQuantized
                         ? QuantizedDot.Dot(type, rowData, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns)
                         : QuantizedDot.DotFloat(type, rowData, input + token * columns, columns);
                 }
             }
         }
+    }
+}
+
+/// <summary>A thread's scratch for rows unpacked by <see cref="QuantizedDot.UnpackQ8_0"/> / <see cref="QuantizedDot.UnpackQ5_0Signed"/> (pinned, grown on demand, freed with the thread).</summary>
+internal sealed unsafe class UnpackBuffer
+{
+    [ThreadStatic]
+    private static UnpackBuffer? t_current;
+
+    private readonly sbyte[] _values;
+    private readonly float[] _scales;
+
+    private UnpackBuffer(int bytes)
+    {
+        _values = GC.AllocateArray<sbyte>(bytes, pinned: true);
+        _scales = GC.AllocateArray<float>(bytes / 32, pinned: true);
+        Capacity = bytes;
+    }
+
+    public int Capacity { get; }
+
+    public sbyte* Values => (sbyte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _values[0]);
+
+    public float* Scales => (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _scales[0]);
+
+    public static UnpackBuffer For(int rows, int columns)
+    {
+        var bytes = rows * columns;
+        if (t_current is null || t_current.Capacity < bytes)
+        {
+            t_current = new UnpackBuffer(bytes);
+        }
+
+        return t_current;
     }
 }
 

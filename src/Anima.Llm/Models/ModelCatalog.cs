@@ -7,9 +7,9 @@ public sealed record CatalogModel(string Name, string Description, Uri Url, stri
 /// Known-good default chat models for <c>anima model pull</c>. The checksums and sizes of these
 /// publisher files could not be looked up where this table was written (no internet access; the stored
 /// copies of Hugging Face pages searched on 2026-11-23 held only third-party re-quantizations, whose
-/// hashes belong to other files). Where they are null the download is validated by opening it as a
-/// model, and its SHA-256 is printed so that it can be compared
-/// with the publisher's page (or given with --sha256). Fill them in from that page to pin the files.
+/// hashes belong to other files). Where they are null, <c>model pull</c> reads the publisher's SHA-256 and
+/// size from Hugging Face (<see cref="PublisherChecksum"/>) before downloading and verifies against those.
+/// Fill them in from the file page to pin the files.
 /// </summary>
 public static class ModelCatalog
 {

@@ -7,6 +7,22 @@ namespace Anima.Llm.Models;
 /// <summary>A download whose size or SHA-256 differs from the expected one.</summary>
 public sealed class ModelChecksumException(string message) : Exception(message);
 
+/// <summary>What a pulled file's SHA-256 was checked against.</summary>
+public enum ChecksumOrigin
+{
+    /// <summary>A value pinned in the catalog or given by the user.</summary>
+    Given,
+
+    /// <summary>The value the publisher's server lists for the file (<see cref="PublisherChecksum"/>).</summary>
+    Publisher,
+
+    /// <summary>Nothing: the user allowed an unverified download.</summary>
+    None,
+}
+
+/// <summary>A finished pull: the file's SHA-256 and what it was checked against (<paramref name="Source"/> says where a publisher's value came from).</summary>
+public sealed record PullResult(string Sha256, ChecksumOrigin Origin, string? Source);
+
 /// <summary>
 /// Downloads large files with resume: bytes go to <c>FILE.part</c>; a later attempt asks only for
 /// the rest with an HTTP Range request (and starts over if the server ignores it). The finished file
@@ -15,6 +31,45 @@ public sealed class ModelChecksumException(string message) : Exception(message);
 public sealed class ModelDownloader(HttpClient httpClient)
 {
     private const int BufferSize = 1 << 20;
+
+    /// <summary>
+    /// Downloads <paramref name="url"/> to <paramref name="destination"/>, verified against a SHA-256: the one given
+    /// (a catalog pin or the user's), else the one <paramref name="publisher"/> finds on the server (and its size). With
+    /// none to be had the pull fails before downloading anything, unless <paramref name="allowUnverified"/>.
+    /// </summary>
+    public async Task<PullResult> PullAsync(Uri url, string destination, long? expectedSize, string? expectedSha256, PublisherChecksum? publisher, bool allowUnverified = false, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (expectedSha256 is not null)
+        {
+            if (!PublisherChecksum.IsSha256(expectedSha256))
+            {
+                throw new ModelChecksumException($"'{expectedSha256}' is not a SHA-256 (64 hexadecimal digits).");
+            }
+
+            return new PullResult(await DownloadAsync(url, destination, expectedSize, expectedSha256, progress, cancellationToken), ChecksumOrigin.Given, null);
+        }
+
+        var published = publisher is null ? null : await publisher.ResolveAsync(url, cancellationToken);
+        if (published is null)
+        {
+            if (!allowUnverified)
+            {
+                var reason = publisher?.LastFailure ?? "no publisher lookup was made";
+                throw new ModelChecksumException($"No SHA-256 to verify {url} against: {reason}. Give the one on the publisher's file page (--sha256 HEX), or allow an unverified download (--no-checksum).");
+            }
+
+            return new PullResult(await DownloadAsync(url, destination, expectedSize, null, progress, cancellationToken), ChecksumOrigin.None, null);
+        }
+
+        if (expectedSize is { } size && published.SizeBytes is { } publishedSize && size != publishedSize)
+        {
+            throw new ModelChecksumException($"The publisher lists {url} as {publishedSize} bytes; the catalog expects {size}. Nothing was downloaded.");
+        }
+
+        var hash = await DownloadAsync(url, destination, expectedSize ?? published.SizeBytes, published.Sha256, progress, cancellationToken);
+        return new PullResult(hash, ChecksumOrigin.Publisher, published.Source);
+    }
 
     /// <summary>Downloads <paramref name="url"/> to <paramref name="destination"/>; returns the file's SHA-256 (lower-case hex).</summary>
     public async Task<string> DownloadAsync(Uri url, string destination, long? expectedSize = null, string? expectedSha256 = null, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
@@ -57,7 +112,7 @@ public sealed class ModelDownloader(HttpClient httpClient)
             total = existing + (response.Content.Headers.ContentLength ?? 0);
             if (expectedSize is { } size && response.Content.Headers.ContentLength is not null && total != size)
             {
-                throw new ModelChecksumException($"{url} is {total} bytes; the catalog expects {size}.");
+                throw new ModelChecksumException($"{url} is {total} bytes; expected {size}.");
             }
 
             await using var source = await response.Content.ReadAsStreamAsync(cancellationToken);
