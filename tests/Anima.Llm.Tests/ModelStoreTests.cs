@@ -5,29 +5,24 @@ using Anima.Llm.Benchmarking;
 using Anima.Llm.Chat;
 using Anima.Llm.Gguf;
 using Anima.Llm.Models;
+using Anima.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Anima.Llm.Tests;
 
-/// <summary>A file server on 127.0.0.1 that honours Range requests and records what it was asked.</summary>
+/// <summary>A file server on 127.0.0.1 (the shared loopback server) that honours Range requests and records what it was asked.</summary>
 internal sealed class LocalFileServer : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly byte[] _content;
-    private readonly Task _loop;
+    private readonly LoopbackHttpServer _server;
+    private long _bytesServed;
 
     public LocalFileServer(byte[] content, bool honourRange = true)
     {
         _content = content;
         HonourRange = honourRange;
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        Url = new Uri($"http://127.0.0.1:{port}/model.gguf");
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
+        _server = new LoopbackHttpServer(ServeAsync);
+        Url = new Uri(_server.BaseAddress, "model.gguf");
     }
 
     public Uri Url { get; }
@@ -36,55 +31,37 @@ internal sealed class LocalFileServer : IAsyncDisposable
 
     public List<string?> RangeHeaders { get; } = [];
 
-    private long _bytesServed;
-
     public long BytesServed => Interlocked.Read(ref _bytesServed);
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(HttpListenerContext context)
     {
-        while (_listener.IsListening)
+        var range = context.Request.Headers["Range"];
+        lock (RangeHeaders)
         {
-            HttpListenerContext context;
-            try
+            RangeHeaders.Add(range);
+        }
+
+        long start = 0;
+        if (HonourRange && range is not null && range.StartsWith("bytes=", StringComparison.Ordinal))
+        {
+            start = long.Parse(range[6..].TrimEnd('-'), System.Globalization.CultureInfo.InvariantCulture);
+            if (start >= _content.Length)
             {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception exception) when (exception is HttpListenerException or ObjectDisposedException)
-            {
+                context.Response.StatusCode = 416;
                 return;
             }
 
-            var range = context.Request.Headers["Range"];
-            RangeHeaders.Add(range);
-            long start = 0;
-            if (HonourRange && range is not null && range.StartsWith("bytes=", StringComparison.Ordinal))
-            {
-                start = long.Parse(range[6..].TrimEnd('-'), System.Globalization.CultureInfo.InvariantCulture);
-                if (start >= _content.Length)
-                {
-                    context.Response.StatusCode = 416;
-                    context.Response.Close();
-                    continue;
-                }
-
-                context.Response.StatusCode = 206;
-                context.Response.Headers["Content-Range"] = $"bytes {start}-{_content.Length - 1}/{_content.Length}";
-            }
-
-            context.Response.ContentLength64 = _content.Length - start;
-            // Counted before sending: the client may finish reading before this loop resumes.
-            Interlocked.Add(ref _bytesServed, _content.Length - start);
-            await context.Response.OutputStream.WriteAsync(_content.AsMemory((int)start));
-            context.Response.Close();
+            context.Response.StatusCode = 206;
+            context.Response.Headers["Content-Range"] = $"bytes {start}-{_content.Length - 1}/{_content.Length}";
         }
+
+        context.Response.ContentLength64 = _content.Length - start;
+        // Counted before sending: the client may finish reading before this handler resumes.
+        Interlocked.Add(ref _bytesServed, _content.Length - start);
+        await context.Response.OutputStream.WriteAsync(_content.AsMemory((int)start));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        await _loop;
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
 
 public sealed class ModelStoreTests
