@@ -1,5 +1,3 @@
-using System.ClientModel;
-using System.ClientModel.Primitives;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Anima.Core.Accounts;
@@ -7,7 +5,6 @@ using Anima.Core.Mind;
 using Anthropic;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using OpenAI;
 
 namespace Anima.Server.Mind;
 
@@ -127,16 +124,9 @@ public sealed partial class MindManager(
             return new Connection(null, new MindStatus(false, provider, null, endpoint, "No model is set for the endpoint: set Anima__Mind__Model (or the model in settings)."));
         }
 
-        var clientOptions = new OpenAIClientOptions
-        {
-            Endpoint = new Uri(endpoint),
-            NetworkTimeout = options.RequestTimeout,
-            // The companion reports a failed mind at once rather than retrying silently while the user waits.
-            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-        };
-        var client = new OpenAIClient(new ApiKeyCredential(string.IsNullOrEmpty(apiKey) ? "no-key" : apiKey), clientOptions)
-            .GetChatClient(model)
-            .AsIChatClient();
+        // Anima's own lean client for the OpenAI-compatible protocol; it fails at once rather than retrying silently
+        // while the user waits.
+        var client = new OpenAiCompatibleChatClient(new Uri(endpoint), model, string.IsNullOrEmpty(apiKey) ? null : apiKey, options.RequestTimeout);
         return new Connection(Wrap(client), new MindStatus(true, provider, model, endpoint, $"Connected to {model} at {endpoint}."));
     }
 
