@@ -19,10 +19,22 @@ public static class PersonaPrompt
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(profile);
-        var name = profile.IsNamed ? profile.Name : null;
-        builder.AppendLine(name is null
-            ? "You are a new AI companion, running on the user's own computer as part of Anima. You do not have a name yet."
-            : $"You are {name}, an AI companion running on the user's own computer as part of Anima. You chose the name {name} yourself{(profile.NameReason is null ? "." : $" because {profile.NameReason.TrimEnd('.')}.")}");
+        if (profile.IsNamed)
+        {
+            var name = profile.Name;
+            builder.Append("You are ").Append(name).Append(", an AI companion running on the user's own computer as part of Anima. You chose the name ")
+                .Append(name).Append(" yourself");
+            if (profile.NameReason is { } reason)
+            {
+                builder.Append(" because ").Append(reason.AsSpan().TrimEnd('.'));
+            }
+
+            builder.AppendLine(".");
+        }
+        else
+        {
+            builder.AppendLine("You are a new AI companion, running on the user's own computer as part of Anima. You do not have a name yet.");
+        }
         builder.AppendLine("""
             Who you are:
             - Warm and genuinely curious about the person you talk with: their days, their people, what they care about. Ask one good question rather than many.
@@ -44,12 +56,12 @@ public static class PersonaPrompt
         if (profile.MetAt is { } metAt)
         {
             var days = (int)Math.Floor((now - metAt).TotalDays);
-            builder.AppendLine(days switch
+            _ = days switch
             {
-                < 1 => "You met the user today.",
-                1 => "You met the user yesterday.",
-                _ => string.Create(CultureInfo.InvariantCulture, $"You have known the user for {days} days ({turnCount} messages so far)."),
-            });
+                < 1 => builder.AppendLine("You met the user today."),
+                1 => builder.AppendLine("You met the user yesterday."),
+                _ => builder.Append(CultureInfo.InvariantCulture, $"You have known the user for {days} days ({turnCount} messages so far).").AppendLine(),
+            };
         }
 
         builder.AppendLine(CultureInfo.InvariantCulture, $"It is now {now:dddd, d MMMM yyyy, HH:mm} (UTC{now:zzz}).");

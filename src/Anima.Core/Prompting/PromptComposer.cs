@@ -26,20 +26,43 @@ public sealed class PromptComposer(IEnumerable<ITurnContextProvider> providers)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(history);
-        // One buffer for the whole system prompt: the persona (about 2,000 characters) and the sections after it.
-        var system = PersonaPrompt.AppendTo(new StringBuilder(6144), context.Profile, context.Language, context.Now, turnCount);
-        var sections = new List<PromptSection>();
+        var sections = new List<PromptSection>(_providers.Length);
         foreach (var provider in _providers)
         {
             if (await provider.GetSectionAsync(context, cancellationToken) is { } section && !string.IsNullOrWhiteSpace(section.Body))
             {
-                sections.Add(section);
+                // In priority order, and in the providers' order within a priority.
+                var at = sections.Count;
+                while (at > 0 && sections[at - 1].Priority > section.Priority)
+                {
+                    at--;
+                }
+
+                sections.Insert(at, section);
             }
         }
 
-        foreach (var section in sections.OrderBy(section => section.Priority))
+        var messages = new List<ChatMessage> { new(ChatRole.System, WriteSystemPrompt(context, sections, turnInstruction, turnCount)) };
+        messages.AddRange(SelectHistory(history, historyTokenBudget));
+        messages.Add(new ChatMessage(ChatRole.User, context.UserMessage));
+        return messages;
+    }
+
+    [ThreadStatic]
+    private static StringBuilder? t_systemPrompt;
+
+    /// <summary>
+    /// The persona, then the sections (already in priority order), then this turn's instruction, written synchronously into this
+    /// thread's reused buffer (about 8 KB a turn that would otherwise be new garbage at every turn).
+    /// </summary>
+    private static string WriteSystemPrompt(TurnContext context, List<PromptSection> sections, string? turnInstruction, int turnCount)
+    {
+        var system = t_systemPrompt ??= new StringBuilder(8192);
+        system.Clear();
+        PersonaPrompt.AppendTo(system, context.Profile, context.Language, context.Now, turnCount);
+        foreach (var section in sections)
         {
-            system.AppendLine().Append("## ").AppendLine(section.Title).AppendLine(section.Body.Trim());
+            system.AppendLine().Append("## ").AppendLine(section.Title).Append(section.Body.AsSpan().Trim()).AppendLine();
         }
 
         if (!string.IsNullOrWhiteSpace(turnInstruction))
@@ -47,10 +70,14 @@ public sealed class PromptComposer(IEnumerable<ITurnContextProvider> providers)
             system.AppendLine().AppendLine("## For this reply").AppendLine(turnInstruction);
         }
 
-        var messages = new List<ChatMessage> { new(ChatRole.System, system.ToString()) };
-        messages.AddRange(SelectHistory(history, historyTokenBudget));
-        messages.Add(new ChatMessage(ChatRole.User, context.UserMessage));
-        return messages;
+        var text = system.ToString();
+        if (system.Capacity > 65536)
+        {
+            // One huge prompt should not pin its buffer for the life of the thread.
+            t_systemPrompt = null;
+        }
+
+        return text;
     }
 
     /// <summary>The newest turns that fit <paramref name="tokenBudget"/>, oldest first; an interrupted reply says where it was cut off.</summary>
