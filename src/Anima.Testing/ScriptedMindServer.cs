@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -205,27 +204,63 @@ public sealed class ScriptedMindServer : IAsyncDisposable
                 }
             }
 
-            await WriteChunkAsync(context.Response, new JsonObject { ["role"] = index == 0 ? "assistant" : null, ["content"] = tokens[index] }, null, context.RequestAborted);
+            await WriteChunkAsync(context.Response, tokens[index], first: index == 0, null, context.RequestAborted);
         }
 
         var scheduled = FirstTokenDelay + (TokensPerSecond > 0 && tokens.Count > 1 ? TimeSpan.FromSeconds((tokens.Count - 1) / TokensPerSecond) : TimeSpan.Zero);
         _lateness.Enqueue((System.Diagnostics.Stopwatch.GetElapsedTime(arrived) - scheduled).TotalMilliseconds);
-        await WriteChunkAsync(context.Response, new JsonObject(), "stop", context.RequestAborted);
+        await WriteChunkAsync(context.Response, null, first: false, "stop", context.RequestAborted);
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
     }
 
-    private static async Task WriteChunkAsync(HttpResponse response, JsonObject delta, string? finishReason, CancellationToken cancellationToken)
+    /// <summary>
+    /// One <c>chat.completion.chunk</c> event, written with a UTF-8 JSON writer straight into the response: in a load
+    /// test this mind runs inside the load generator, and its own garbage would delay the clients it measures.
+    /// </summary>
+    private static async Task WriteChunkAsync(HttpResponse response, string? content, bool first, string? finishReason, CancellationToken cancellationToken)
     {
-        var chunk = new JsonObject
+        var writer = response.BodyWriter;
+        "data: "u8.CopyTo(writer.GetSpan(6));
+        writer.Advance(6);
+        using (var json = new Utf8JsonWriter(writer))
         {
-            ["id"] = "chatcmpl-scripted",
-            ["object"] = "chat.completion.chunk",
-            ["created"] = 0,
-            ["model"] = "scripted",
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
-        };
-        await response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", Encoding.UTF8, cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+            json.WriteStartObject();
+            json.WriteString("id"u8, "chatcmpl-scripted"u8);
+            json.WriteString("object"u8, "chat.completion.chunk"u8);
+            json.WriteNumber("created"u8, 0);
+            json.WriteString("model"u8, "scripted"u8);
+            json.WriteStartArray("choices"u8);
+            json.WriteStartObject();
+            json.WriteNumber("index"u8, 0);
+            json.WriteStartObject("delta"u8);
+            if (first)
+            {
+                json.WriteString("role"u8, "assistant"u8);
+            }
+
+            if (content is not null)
+            {
+                json.WriteString("content"u8, content);
+            }
+
+            json.WriteEndObject();
+            if (finishReason is null)
+            {
+                json.WriteNull("finish_reason"u8);
+            }
+            else
+            {
+                json.WriteString("finish_reason"u8, finishReason);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        "\n\n"u8.CopyTo(writer.GetSpan(2));
+        writer.Advance(2);
+        await writer.FlushAsync(cancellationToken);
     }
 
     private static string ReadContent(JsonElement message)

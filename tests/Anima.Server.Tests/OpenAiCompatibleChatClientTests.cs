@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Anima.Core.Mind;
 using Anima.Testing;
@@ -14,6 +15,8 @@ namespace Anima.Server.Tests;
 /// </summary>
 public sealed class OpenAiCompatibleChatClientTests
 {
+    private static readonly JsonSerializerOptions RawUtf8 = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -25,7 +28,8 @@ public sealed class OpenAiCompatibleChatClientTests
         events.Append("data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\r\n\r\n");
         foreach (var piece in pieces)
         {
-            events.Append("data: ").Append(JsonSerializer.Serialize(new { id = "c1", choices = new[] { new { index = 0, delta = new { content = piece } } } })).Append("\n\n");
+            // Raw UTF-8 (not \u escapes), as most servers send it.
+            events.Append("data: ").Append(JsonSerializer.Serialize(new { id = "c1", choices = new[] { new { index = 0, delta = new { content = piece } } } }, RawUtf8)).Append("\n\n");
         }
 
         events.Append("data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
@@ -39,6 +43,7 @@ public sealed class OpenAiCompatibleChatClientTests
             updates.Add(update);
         }
 
+        Assert.Contains("\"안녕\"", events.ToString(), StringComparison.Ordinal);
         Assert.Equal(string.Concat(pieces), string.Concat(updates.Select(update => update.Text)));
         Assert.Equal(ChatFinishReason.Stop, updates[^1].FinishReason);
         Assert.All(updates, update => Assert.Equal(ChatRole.Assistant, update.Role));
