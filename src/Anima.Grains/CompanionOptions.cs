@@ -50,12 +50,13 @@ public sealed class CompanionOptions
     public TimeSpan ConsolidateAfterIdle { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// The shortest time between two token events of a written reply (default 50 ms; 0 sends every piece as it comes).
-    /// The first piece and the end of the reply are never held back; pieces in between that arrive sooner travel
-    /// together, so a fast mind costs one event per interval instead of one per token. Spoken replies are not held back.
+    /// The shortest time between two token events of a written reply (default 100 ms, ten updates a second, which reads
+    /// as a steady flow; 0 sends every piece as it comes). The first piece and the end of the reply are never held back;
+    /// pieces in between that arrive sooner travel together, so a fast mind costs one event per interval instead of one
+    /// per token (each event is a grain call and an SSE write). Spoken replies are not held back.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
-    public TimeSpan TextEventInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan TextEventInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The most tokens one reply may have (16..8,192; default 1,024).</summary>
     [Range(16, 8_192)]

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 
 namespace Anima.Core.Mind;
 
@@ -31,6 +32,8 @@ internal sealed class SseLineReader : IDisposable
     /// <summary>The data of the event last returned (valid until the next read).</summary>
     public ReadOnlySpan<byte> Data => _data.AsSpan(0, _dataLength);
 
+    // A streamed reply reads one event per piece of text, most of them after a wait: pooled state machines.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SseEvent> ReadEventAsync(Stream stream, CancellationToken cancellationToken)
     {
         _dataLength = 0;

@@ -404,45 +404,20 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
 
         try
         {
-            await using var connection = await OpenWriterAsync(CancellationToken.None);
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(CancellationToken.None);
-            await using var find = Command(connection, transaction, "SELECT seq, user_id, term_count, context_count FROM memories WHERE id = $id;");
-            var findId = find.Parameters.Add("$id", SqliteType.Text);
-            await using var insert = Command(connection, transaction, """
-                INSERT INTO memories(id, user_id, kind, text, created_at, updated_at, event_at, expires_at, provenance,
-                    confidence, importance, emotional_weight, superseded_by, retired, embedding, search_context, term_count, context_count)
-                VALUES($id, $user, $kind, $text, $created, $updated, $event, $expires, $provenance,
-                    $confidence, $importance, $emotional, $superseded, $retired, $embedding, $context, $termCount, $contextCount)
-                RETURNING seq;
-                """);
-            await using var update = Command(connection, transaction, """
-                UPDATE memories SET kind=$kind, text=$text, created_at=$created, updated_at=$updated, event_at=$event,
-                    expires_at=$expires, provenance=$provenance, confidence=$confidence, importance=$importance,
-                    emotional_weight=$emotional, superseded_by=$superseded, retired=$retired, embedding=$embedding,
-                    search_context=$context, term_count=$termCount, context_count=$contextCount
-                WHERE seq=$seq;
-                """);
-            await using var deleteIndex = Command(connection, transaction, "DELETE FROM memories_fts WHERE rowid=$seq;");
-            await using var insertIndex = Command(connection, transaction,
-                "INSERT INTO memories_fts(rowid, scope, terms, context) VALUES($seq, $scope, $terms, $contextTerms);");
-            var statements = new UpsertStatements(find, findId, insert, update, deleteIndex, insertIndex);
+            var writer = _writer ??= WriterSession.Create(await OpenWriterAsync(CancellationToken.None));
+            await using var transaction = (SqliteTransaction)await writer.Connection.BeginTransactionAsync(CancellationToken.None);
+            writer.Enlist(transaction);
             foreach (var upsert in batch)
             {
-                await ExecuteAsync(connection, transaction, "SAVEPOINT upsert;");
+                await writer.Savepoint.ExecuteNonQueryAsync(CancellationToken.None);
                 try
                 {
-                    await UpsertAsync(upsert, statements);
-                    await ExecuteAsync(connection, transaction, "RELEASE upsert;");
+                    await UpsertAsync(upsert, writer);
+                    await writer.Release.ExecuteNonQueryAsync(CancellationToken.None);
                 }
                 catch (Exception exception)
                 {
-                    find.Parameters.Clear();
-                    find.Parameters.Add(findId);
-                    insert.Parameters.Clear();
-                    update.Parameters.Clear();
-                    deleteIndex.Parameters.Clear();
-                    insertIndex.Parameters.Clear();
-                    await ExecuteAsync(connection, transaction, "ROLLBACK TO upsert; RELEASE upsert;");
+                    await writer.RollbackToSavepoint.ExecuteNonQueryAsync(CancellationToken.None);
                     upsert.Error = exception;
                     upsert.AddedDocuments = 0;
                     upsert.AddedLength = 0;
@@ -454,12 +429,16 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         }
         catch (Exception exception)
         {
-            // The transaction is lost (disk full, I/O error): every write in it fails.
+            // The transaction is lost (disk full, I/O error): every write in it fails, and the next batch starts on a
+            // fresh connection.
             foreach (var upsert in batch)
             {
                 upsert.Error ??= exception;
                 upsert.AddedFrequencies.Clear();
             }
+
+            _writer?.Dispose();
+            _writer = null;
         }
 
         foreach (var upsert in batch)
@@ -475,20 +454,162 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         }
     }
 
-    private sealed record UpsertStatements(SqliteCommand Find, SqliteParameter FindId, SqliteCommand Insert, SqliteCommand Update, SqliteCommand DeleteIndex, SqliteCommand InsertIndex);
-
-    private static async Task UpsertAsync(PendingUpsert upsert, UpsertStatements statements)
+    /// <summary>
+    /// The writer's own connection and its prepared statements, kept between transactions (used only with the write
+    /// gate held): preparing the upsert, index and savepoint statements again for every transaction cost more than
+    /// running them. The parameters are made once; each write sets their values.
+    /// </summary>
+    private sealed class WriterSession : IDisposable
     {
-        var (find, findId, insert, update, deleteIndex, insertIndex) = statements;
+        private const string MemoryColumns = """
+            $id, $user, $kind, $text, $created, $updated, $event, $expires, $provenance,
+            $confidence, $importance, $emotional, $superseded, $retired, $embedding, $context, $termCount, $contextCount
+            """;
+
+        private WriterSession(SqliteConnection connection)
+        {
+            Connection = connection;
+            Find = Command(connection, null, "SELECT seq, user_id, term_count, context_count FROM memories WHERE id = $id;");
+            FindId = Find.Parameters.Add("$id", SqliteType.Text);
+            Insert = Command(connection, null, $"""
+                INSERT INTO memories(id, user_id, kind, text, created_at, updated_at, event_at, expires_at, provenance,
+                    confidence, importance, emotional_weight, superseded_by, retired, embedding, search_context, term_count, context_count)
+                VALUES({MemoryColumns})
+                RETURNING seq;
+                """);
+            Update = Command(connection, null, """
+                UPDATE memories SET kind=$kind, text=$text, created_at=$created, updated_at=$updated, event_at=$event,
+                    expires_at=$expires, provenance=$provenance, confidence=$confidence, importance=$importance,
+                    emotional_weight=$emotional, superseded_by=$superseded, retired=$retired, embedding=$embedding,
+                    search_context=$context, term_count=$termCount, context_count=$contextCount
+                WHERE seq=$seq;
+                """);
+            foreach (var name in MemoryColumns.Split(',', StringSplitOptions.TrimEntries))
+            {
+                Values[name] = new SqliteParameter { ParameterName = name };
+                Insert.Parameters.Add(Values[name]);
+                Update.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            UpdateSeq = Update.Parameters.Add("$seq", SqliteType.Integer);
+            DeleteIndex = Command(connection, null, "DELETE FROM memories_fts WHERE rowid=$seq;");
+            DeleteIndexSeq = DeleteIndex.Parameters.Add("$seq", SqliteType.Integer);
+            InsertIndex = Command(connection, null, "INSERT INTO memories_fts(rowid, scope, terms, context) VALUES($seq, $scope, $terms, $contextTerms);");
+            IndexSeq = InsertIndex.Parameters.Add("$seq", SqliteType.Integer);
+            IndexScope = InsertIndex.Parameters.Add("$scope", SqliteType.Text);
+            IndexTerms = InsertIndex.Parameters.Add("$terms", SqliteType.Text);
+            IndexContext = InsertIndex.Parameters.Add("$contextTerms", SqliteType.Text);
+            Savepoint = Command(connection, null, "SAVEPOINT upsert;");
+            Release = Command(connection, null, "RELEASE upsert;");
+            RollbackToSavepoint = Command(connection, null, "ROLLBACK TO upsert; RELEASE upsert;");
+        }
+
+        public SqliteConnection Connection { get; }
+
+        public SqliteCommand Find { get; }
+
+        public SqliteParameter FindId { get; }
+
+        public SqliteCommand Insert { get; }
+
+        public SqliteCommand Update { get; }
+
+        public SqliteParameter UpdateSeq { get; }
+
+        /// <summary>The insert's parameters by name; the update's are set from them.</summary>
+        public Dictionary<string, SqliteParameter> Values { get; } = new(StringComparer.Ordinal);
+
+        public SqliteCommand DeleteIndex { get; }
+
+        public SqliteParameter DeleteIndexSeq { get; }
+
+        public SqliteCommand InsertIndex { get; }
+
+        public SqliteParameter IndexSeq { get; }
+
+        public SqliteParameter IndexScope { get; }
+
+        public SqliteParameter IndexTerms { get; }
+
+        public SqliteParameter IndexContext { get; }
+
+        public SqliteCommand Savepoint { get; }
+
+        public SqliteCommand Release { get; }
+
+        public SqliteCommand RollbackToSavepoint { get; }
+
+        public static WriterSession Create(SqliteConnection connection) => new(connection);
+
+        /// <summary>Runs every statement in <paramref name="transaction"/> (Microsoft.Data.Sqlite requires it to be named).</summary>
+        public void Enlist(SqliteTransaction transaction)
+        {
+            foreach (var command in new[] { Find, Insert, Update, DeleteIndex, InsertIndex, Savepoint, Release, RollbackToSavepoint })
+            {
+                command.Transaction = transaction;
+            }
+        }
+
+        /// <summary>Sets the memory's values on the insert's parameters, and copies them to the update's.</summary>
+        public void Bind(Memory memory, string userId, int termCount, int contextCount, bool forUpdate)
+        {
+            Values["$termCount"].Value = termCount;
+            Values["$contextCount"].Value = contextCount;
+            Values["$id"].Value = memory.Id.ToString("D");
+            Values["$user"].Value = userId;
+            Values["$kind"].Value = (int)memory.Kind;
+            Values["$text"].Value = memory.Text;
+            Values["$created"].Value = memory.CreatedAt.ToUnixTimeMilliseconds();
+            Values["$updated"].Value = memory.UpdatedAt.ToUnixTimeMilliseconds();
+            Values["$event"].Value = (object?)memory.EventDate?.ToUnixTimeMilliseconds() ?? DBNull.Value;
+            Values["$expires"].Value = (object?)memory.ExpiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value;
+            Values["$provenance"].Value = JsonSerializer.Serialize(memory.Provenance, MemoryJsonContext.Default.IReadOnlyListString);
+            Values["$confidence"].Value = memory.Confidence;
+            Values["$importance"].Value = memory.Importance;
+            Values["$emotional"].Value = memory.EmotionalWeight;
+            Values["$superseded"].Value = (object?)memory.SupersededBy?.ToString("D") ?? DBNull.Value;
+            Values["$retired"].Value = memory.IsRetired ? 1 : 0;
+            var embedding = Values["$embedding"];
+            embedding.SqliteType = SqliteType.Blob;
+            embedding.Value = memory.Embedding is { } vector ? MemoryMarshal.AsBytes(vector.AsSpan()).ToArray() : DBNull.Value;
+            Values["$context"].Value = (object?)memory.SearchContext ?? DBNull.Value;
+            if (forUpdate)
+            {
+                foreach (SqliteParameter parameter in Update.Parameters)
+                {
+                    if (Values.TryGetValue(parameter.ParameterName, out var value))
+                    {
+                        parameter.SqliteType = value.SqliteType;
+                        parameter.Value = value.Value;
+                    }
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var command in new[] { Find, Insert, Update, DeleteIndex, InsertIndex, Savepoint, Release, RollbackToSavepoint })
+            {
+                command.Dispose();
+            }
+
+            Connection.Dispose();
+        }
+    }
+
+    private WriterSession? _writer;
+
+    private static async Task UpsertAsync(PendingUpsert upsert, WriterSession writer)
+    {
         var userId = upsert.UserId;
         var prefix = UserPrefix(userId);
         var cancellationToken = upsert.CancellationToken;
         foreach (var memory in upsert.Memories)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            findId.Value = memory.Id.ToString("D");
+            writer.FindId.Value = memory.Id.ToString("D");
             long? existing = null;
-            await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+            await using (var reader = await writer.Find.ExecuteReaderAsync(cancellationToken))
             {
                 if (await reader.ReadAsync(cancellationToken))
                 {
@@ -511,36 +632,26 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             if (existing is { } found)
             {
                 upsert.ChangedExisting = true;
-                Bind(update, memory, userId, textTerms.Count, contextTerms.Count);
-                update.Parameters.AddWithValue("$seq", found);
-                await update.ExecuteNonQueryAsync(cancellationToken);
-                update.Parameters.Clear();
-                deleteIndex.Parameters.Clear();
-                deleteIndex.Parameters.AddWithValue("$seq", found);
-                await deleteIndex.ExecuteNonQueryAsync(cancellationToken);
+                writer.Bind(memory, userId, textTerms.Count, contextTerms.Count, forUpdate: true);
+                writer.UpdateSeq.Value = found;
+                await writer.Update.ExecuteNonQueryAsync(cancellationToken);
+                writer.DeleteIndexSeq.Value = found;
+                await writer.DeleteIndex.ExecuteNonQueryAsync(cancellationToken);
                 seq = found;
             }
             else
             {
                 CountDistinctTerms(textTerms, contextTerms, upsert.AddedFrequencies);
-                Bind(insert, memory, userId, textTerms.Count, contextTerms.Count);
-                seq = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
-                insert.Parameters.Clear();
+                writer.Bind(memory, userId, textTerms.Count, contextTerms.Count, forUpdate: false);
+                seq = (long)(await writer.Insert.ExecuteScalarAsync(cancellationToken))!;
             }
 
-            insertIndex.Parameters.Clear();
-            insertIndex.Parameters.AddWithValue("$seq", seq);
-            insertIndex.Parameters.AddWithValue("$scope", ScopeText(memory));
-            insertIndex.Parameters.AddWithValue("$terms", Prefixed(prefix, textTerms));
-            insertIndex.Parameters.AddWithValue("$contextTerms", Prefixed(prefix, contextTerms));
-            await insertIndex.ExecuteNonQueryAsync(cancellationToken);
+            writer.IndexSeq.Value = seq;
+            writer.IndexScope.Value = ScopeText(memory);
+            writer.IndexTerms.Value = Prefixed(prefix, textTerms);
+            writer.IndexContext.Value = Prefixed(prefix, contextTerms);
+            await writer.InsertIndex.ExecuteNonQueryAsync(cancellationToken);
         }
-    }
-
-    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction transaction, string text)
-    {
-        await using var command = Command(connection, transaction, text);
-        await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     private static void CountDistinctTerms(IReadOnlyList<string> textTerms, IReadOnlyList<string> contextTerms, Dictionary<string, int> counts)
@@ -639,31 +750,6 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
             var count = Math.Max(1, statistics.Count);
             return (count, statistics.TotalLength > 0 ? statistics.TotalLength / count : 1);
         }
-    }
-
-    private static void Bind(SqliteCommand command, Memory memory, string userId, int termCount, int contextCount)
-    {
-        var parameters = command.Parameters;
-        parameters.AddWithValue("$termCount", termCount);
-        parameters.AddWithValue("$contextCount", contextCount);
-        parameters.AddWithValue("$id", memory.Id.ToString("D"));
-        parameters.AddWithValue("$user", userId);
-        parameters.AddWithValue("$kind", (int)memory.Kind);
-        parameters.AddWithValue("$text", memory.Text);
-        parameters.AddWithValue("$created", memory.CreatedAt.ToUnixTimeMilliseconds());
-        parameters.AddWithValue("$updated", memory.UpdatedAt.ToUnixTimeMilliseconds());
-        parameters.AddWithValue("$event", (object?)memory.EventDate?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        parameters.AddWithValue("$expires", (object?)memory.ExpiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        parameters.AddWithValue("$provenance", JsonSerializer.Serialize(memory.Provenance, MemoryJsonContext.Default.IReadOnlyListString));
-        parameters.AddWithValue("$confidence", memory.Confidence);
-        parameters.AddWithValue("$importance", memory.Importance);
-        parameters.AddWithValue("$emotional", memory.EmotionalWeight);
-        parameters.AddWithValue("$superseded", (object?)memory.SupersededBy?.ToString("D") ?? DBNull.Value);
-        parameters.AddWithValue("$retired", memory.IsRetired ? 1 : 0);
-        parameters.Add("$embedding", SqliteType.Blob).Value = memory.Embedding is { } embedding
-            ? MemoryMarshal.AsBytes(embedding.AsSpan()).ToArray()
-            : DBNull.Value;
-        parameters.AddWithValue("$context", (object?)memory.SearchContext ?? DBNull.Value);
     }
 
     public async Task<Memory?> GetAsync(string userId, Guid id, CancellationToken cancellationToken = default)
@@ -1178,6 +1264,8 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
 
     public ValueTask DisposeAsync()
     {
+        _writer?.Dispose();
+        _writer = null;
         _writeGate.Dispose();
         // Close this file's pooled connections so the file can be moved, deleted or reopened at once.
         using var connection = new SqliteConnection(_connectionString);
