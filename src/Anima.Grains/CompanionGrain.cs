@@ -656,6 +656,15 @@ public sealed partial class CompanionGrain(
             {
                 if (lastReset == 0 || Stopwatch.GetElapsedTime(lastReset) > TimeSpan.FromMilliseconds(100))
                 {
+                    if (lastReset == 0)
+                    {
+                        // The mind has read the whole prompt before it says anything: let the prompt (the persona,
+                        // memories and history, often tens of kilobytes) go now rather than at the end of the
+                        // reply. Under load hundreds of replies stream at once, and prompts kept alive that long
+                        // were most of what each garbage collection had to copy.
+                        messages.Clear();
+                    }
+
                     watchdog.CancelAfter(_options.TokenGapTimeout);
                     lastReset = Stopwatch.GetTimestamp();
                 }
