@@ -766,7 +766,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         command.Parameters.AddWithValue("$id", id.ToString("D"));
         command.Parameters.AddWithValue("$user", userId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        return await reader.ReadAsync(cancellationToken) ? Read(reader, userId) : null;
     }
 
     public async Task<MemoryPage> ListAsync(string userId, MemoryListQuery query, CancellationToken cancellationToken = default)
@@ -782,7 +782,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         command.CommandText = $"SELECT {Columns} FROM memories m WHERE {where} ORDER BY {order} LIMIT $limit OFFSET $offset;";
         command.Parameters.AddWithValue("$limit", query.Limit);
         command.Parameters.AddWithValue("$offset", query.Offset);
-        return await MemoryPaging.ReadAsync<SqliteDataReader>(command, $"SELECT COUNT(*) FROM memories m WHERE {where};", query, Read, cancellationToken);
+        return await MemoryPaging.ReadAsync<SqliteDataReader>(command, $"SELECT COUNT(*) FROM memories m WHERE {where};", query, reader => Read(reader, userId), cancellationToken);
     }
 
     public async Task<long> CountAsync(string userId, MemoryListQuery? query = null, CancellationToken cancellationToken = default)
@@ -1032,7 +1032,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var memory = Read(reader);
+            var memory = Read(reader, userId);
             candidates.TryAdd(memory.Id, memory);
         }
     }
@@ -1140,11 +1140,12 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return Read(reader);
+            yield return Read(reader, userId);
         }
     }
 
-    private static Memory Read(SqliteDataReader reader)
+    /// <summary>A memory from a row of <see cref="Columns"/>; every query is scoped to <paramref name="userId"/>, whose string is reused.</summary>
+    private static Memory Read(SqliteDataReader reader, string userId)
     {
         float[]? embedding = null;
         if (!reader.IsDBNull(14))
@@ -1156,7 +1157,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         return new Memory
         {
             Id = Guid.Parse(reader.GetString(0)),
-            UserId = reader.GetString(1),
+            UserId = userId,
             Kind = (MemoryKind)reader.GetInt32(2),
             Text = reader.GetString(3),
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
@@ -1187,15 +1188,26 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         return "u" + Convert.ToHexStringLower(hash[..6]);
     }
 
+    [ThreadStatic]
+    private static StringBuilder? t_prefixed;
+
     private static string Prefixed(string prefix, IReadOnlyList<string> terms)
     {
-        var builder = new StringBuilder(terms.Count * (prefix.Length + 8));
+        // Called on the single writer's thread for every indexed memory: its buffer is reused.
+        var builder = t_prefixed ??= new StringBuilder(4096);
+        builder.Clear();
         foreach (var term in terms)
         {
             builder.Append(prefix).Append(term).Append(' ');
         }
 
-        return builder.ToString();
+        var text = builder.ToString();
+        if (builder.Capacity > 65536)
+        {
+            t_prefixed = null;
+        }
+
+        return text;
     }
 
     private static string KindToken(MemoryKind kind) => "kind" + ((int)kind).ToString(CultureInfo.InvariantCulture);
