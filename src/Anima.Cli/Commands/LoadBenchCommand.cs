@@ -110,6 +110,7 @@ public sealed class LoadBenchCommand : ICliCommand
         var serverTimings = await TryStatsAsync(http, adminToken, "/api/admin/stats?reset=true", cancellationToken) is not null;
         var clientLag = new LatencyHistogram();
         var clientPauseBefore = GC.GetTotalPauseDuration();
+        var clientCpuBefore = Environment.CpuUsage.TotalTime;
         var cpuBefore = ProcessCpu(serverPid);
         var results = new TurnResults();
         var completedTurns = new int[users];
@@ -161,6 +162,8 @@ public sealed class LoadBenchCommand : ICliCommand
 
         var lag = clientLag.Summarize();
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"load generator's own delay (10 ms timer lateness) ms: p50 {lag.P50:0.0}, p99 {lag.P99:0.0}, max {lag.Max:0.0}; its GC pauses {(GC.GetTotalPauseDuration() - clientPauseBefore).TotalMilliseconds:0} ms in all"));
+        var clientCpu = (Environment.CpuUsage.TotalTime - clientCpuBefore).TotalSeconds;
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"load generator's own CPU (the simulated users and the scripted mind, on the same cores): {clientCpu:0.0} s = {clientCpu / elapsed.TotalSeconds * 100:0}% of one core"));
         if (mind.Lateness.Order().ToList() is { Count: > 0 } lateness)
         {
             // The scripted mind runs in this process: when it writes its last token late, the turn overhead above counts it.
