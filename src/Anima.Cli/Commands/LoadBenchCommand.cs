@@ -107,7 +107,8 @@ public sealed class LoadBenchCommand : ICliCommand
 
         // The node's own timings count from here (the sign-ups are not what is measured); a server that refuses
         // its statistics (the bench account is not its administrator) is measured from the outside only.
-        var serverTimings = await TryStatsAsync(http, adminToken, "/api/admin/stats?reset=true", cancellationToken) is not null;
+        var nodeBefore = await TryStatsAsync(http, adminToken, "/api/admin/stats?reset=true", cancellationToken);
+        var serverTimings = nodeBefore is not null;
         var clientLag = new LatencyHistogram();
         var clientPauseBefore = GC.GetTotalPauseDuration();
         var clientCpuBefore = Environment.CpuUsage.TotalTime;
@@ -149,6 +150,11 @@ public sealed class LoadBenchCommand : ICliCommand
         var output = context.Out;
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"users: {users}, duration: {elapsed.TotalSeconds:0} s, think time mean: {think} s, scripted mind: first token {firstToken.TotalMilliseconds} ms, {tokensPerSecond} tokens/s"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"turns: {results.Count}, throughput: {results.Count / elapsed.TotalSeconds:0.0} turns/s, errors: {results.Errors}"));
+        foreach (var reason in results.FailureReasons)
+        {
+            await output.WriteLineAsync("  a failed turn: " + reason);
+        }
+
         var warm = results.WarmOverheads();
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"turn overhead after each user's first turn ms: p50 {Percentile(warm, 0.50):0.0}, p99 {Percentile(warm, 0.99):0.0}"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"first-token overhead ms: p50 {Percentile(firstTokenOverheads, 0.50):0.0}, p99 {Percentile(firstTokenOverheads, 0.99):0.0}"));
@@ -193,6 +199,12 @@ public sealed class LoadBenchCommand : ICliCommand
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"checkpoints",-20} n {checkpoints.Count,8}  p50 {checkpoints.P50,8:0.00}  p99 {checkpoints.P99,8:0.00}  p99.9 {checkpoints.P999,8:0.00}  max {checkpoints.Max,8:0.0}  (in the background, off the commits' path)"));
             }
 
+            if (nodeBefore is { AllocatedBytes: > 0 } && node.AllocatedBytes > nodeBefore.AllocatedBytes)
+            {
+                // Includes the statistics requests themselves (a few kilobytes).
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  server allocations: {(node.AllocatedBytes - nodeBefore.AllocatedBytes) / 1024.0 / Math.Max(1, results.Count):0.0} KiB per turn ({(node.AllocatedBytes - nodeBefore.AllocatedBytes) / 1048576.0 / elapsed.TotalSeconds:0.0} MiB/s)"));
+            }
+
             var pauses = node.GcPauses;
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {"GC pauses",-20} n {pauses.Count,8}  p50 {pauses.P50,8:0.00}  p99 {pauses.P99,8:0.00}  p99.9 {pauses.P999,8:0.00}  max {pauses.Max,8:0.0}  total {pauses.Total:0} ms; collections gen0/1/2 since start {string.Join('/', node.Collections)}"));
         }
@@ -221,6 +233,7 @@ public sealed class LoadBenchCommand : ICliCommand
             var started = Stopwatch.GetTimestamp();
             double? firstTokenAt = null;
             var ok = false;
+            string? failure = null;
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/api/companion/messages") { Content = JsonContent.Create(new { text, messageId = Guid.NewGuid().ToString("N") }, options: Json) };
@@ -246,17 +259,23 @@ public sealed class LoadBenchCommand : ICliCommand
                         else if (eventName == "done" && line.StartsWith("data: ", StringComparison.Ordinal))
                         {
                             ok = line.Contains("\"complete\"", StringComparison.Ordinal);
+                            failure = ok ? null : "done: " + line[6..];
+                        }
+                        else if (eventName == "error" && line.StartsWith("data: ", StringComparison.Ordinal))
+                        {
+                            failure = "error: " + line[6..];
                         }
                     }
                 }
             }
-            catch (HttpRequestException)
+            catch (HttpRequestException exception)
             {
                 ok = false;
+                failure = exception.Message;
             }
 
             var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            results.Add(ok, total - mindTime, (firstTokenAt ?? total) - mindBeforeFirstToken, first);
+            results.Add(ok, total - mindTime, (firstTokenAt ?? total) - mindBeforeFirstToken, first, ok ? null : failure ?? "the reply ended without a done event");
             if (ok)
             {
                 completed();
@@ -337,7 +356,7 @@ public sealed class LoadBenchCommand : ICliCommand
         return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<NodeStats>(Json, cancellationToken) : null;
     }
 
-    private sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes, Dictionary<string, LatencySummary> TurnTimings, LatencySummary GcPauses, int[] Collections, LatencySummary? StorageWrites, LatencySummary? WritesPerCommit, LatencySummary? Commits, LatencySummary? Checkpoints);
+    private sealed record NodeStats(int ActiveCompanions, long ManagedHeapBytes, long WorkingSetBytes, Dictionary<string, LatencySummary> TurnTimings, LatencySummary GcPauses, int[] Collections, LatencySummary? StorageWrites, LatencySummary? WritesPerCommit, LatencySummary? Commits, LatencySummary? Checkpoints, long AllocatedBytes = 0);
 
     private static string Message(Random random)
     {
@@ -378,7 +397,10 @@ public sealed class LoadBenchCommand : ICliCommand
 
         public int Errors { get; private set; }
 
-        public void Add(bool ok, double overhead, double firstTokenOverhead, bool firstTurnOfUser)
+        /// <summary>The first few distinct reasons turns failed (what the server said, or what the client saw).</summary>
+        public List<string> FailureReasons { get; } = [];
+
+        public void Add(bool ok, double overhead, double firstTokenOverhead, bool firstTurnOfUser, string? failure = null)
         {
             lock (_gate)
             {
@@ -386,6 +408,11 @@ public sealed class LoadBenchCommand : ICliCommand
                 if (!ok)
                 {
                     Errors++;
+                    if (failure is not null && FailureReasons.Count < 5 && !FailureReasons.Contains(failure))
+                    {
+                        FailureReasons.Add(failure);
+                    }
+
                     return;
                 }
 

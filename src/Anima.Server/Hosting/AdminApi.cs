@@ -48,7 +48,8 @@ public static class AdminApi
             database?.WriteLatency.Summarize(),
             database?.WritesPerCommit.Summarize(),
             database?.CommitDuration.Summarize(),
-            database?.CheckpointDuration.Summarize());
+            database?.CheckpointDuration.Summarize(),
+            GC.GetTotalAllocatedBytes(precise: false));
         if (reset == true)
         {
             // The figures so far are returned, then counting starts again (bench load resets after its sign-ups).
@@ -68,7 +69,9 @@ public static class AdminApi
     /// (per <see cref="TurnStage"/>, in milliseconds; the mind's own first-token time is its own stage), the
     /// garbage collector's pauses, collections per generation since the process started, and on the embedded
     /// database the time from a write's request to its commit and the writes per commit (the "milliseconds" of
-    /// <see cref="WritesPerCommit"/> are counts divided by 1,000), the writer's own time per transaction, and the background checkpoints' time.
+    /// <see cref="WritesPerCommit"/> are counts divided by 1,000), the writer's own time per transaction, the background
+    /// checkpoints' time, and the bytes the process has allocated since it started (garbage per turn is what sets how
+    /// often the collector pauses everything).
     /// </summary>
     public sealed record NodeStats(
         int ActiveCompanions,
@@ -80,5 +83,6 @@ public static class AdminApi
         LatencySummary? StorageWrites,
         LatencySummary? WritesPerCommit,
         LatencySummary? Commits,
-        LatencySummary? Checkpoints);
+        LatencySummary? Checkpoints,
+        long AllocatedBytes);
 }
