@@ -267,6 +267,11 @@ public sealed class LoadBenchCommand : ICliCommand
                         }
                     }
                 }
+                else
+                {
+                    var body = await response.Content.ReadAsStringAsync(cancellationToken);
+                    failure = $"HTTP {(int)response.StatusCode}: {(body.Length > 300 ? body[..300] : body)}";
+                }
             }
             catch (HttpRequestException exception)
             {
