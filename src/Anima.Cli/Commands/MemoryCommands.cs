@@ -2,7 +2,6 @@ using System.Globalization;
 using Anima.Memory.Benchmarks;
 using Anima.Memory.Recall;
 using Anima.Memory.Storage;
-using Anima.Memory.Text;
 
 namespace Anima.Cli.Commands;
 
@@ -14,7 +13,7 @@ public sealed class BenchMemoryCommand : ICliCommand
     public string Summary => "Memory recall on LoCoMo (recall@5/@10, latency) or query latency at scale (--scale N).";
 
     public string Usage => """
-        Usage: anima bench memory --locomo FILE [--k 10] [--observations] [--synonyms FILE] [--db PATH | --postgres CONNECTION]
+        Usage: anima bench memory --locomo FILE [--k 10] [--observations] [--db PATH | --postgres CONNECTION]
                anima bench memory --scale N [--queries 1000] [--warmup 200] [--start-warmup 1500] [--seed 7] [--db PATH | --postgres CONNECTION]
 
           --locomo FILE    LoCoMo JSON (e.g. ../shared/data/locomo/locomo5-dev.json): every turn is stored as an
@@ -31,7 +30,6 @@ public sealed class BenchMemoryCommand : ICliCommand
                            at start (MemoryWarmup; default 1500, 0 = a cold process).
           --seed S         random seed of the synthetic history (default 7).
           --db PATH        SQLite file to use (default: a temporary file, deleted afterwards).
-          --synonyms FILE  (LoCoMo) expand each question with the synonyms of this table (anima memory synonyms).
           --postgres CONN  use PostgreSQL instead (a new table, dropped afterwards), e.g.
                            "Host=127.0.0.1;Port=5432;Username=postgres;Database=postgres".
         """;
@@ -50,14 +48,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         var seed = arguments.GetInt32("--seed", 7);
         var databasePath = arguments.Get("--db");
         var postgres = arguments.Get("--postgres");
-        var synonymsPath = arguments.Get("--synonyms");
         arguments.ThrowIfUnused();
-        SynonymTable? synonyms = null;
-        if (synonymsPath is not null)
-        {
-            synonyms = SynonymTable.LoadIfPresent(synonymsPath) ?? throw new CliUsageException($"--synonyms {synonymsPath}: no such file.");
-        }
-
         if (postgres is not null && databasePath is not null)
         {
             throw new CliUsageException("Give --db or --postgres, not both.");
@@ -82,7 +73,7 @@ public sealed class BenchMemoryCommand : ICliCommand
             {
                 await using var store = new PostgresMemoryStore(dataSource, tableName: table);
                 await store.InitializeAsync(cancellationToken);
-                return await RunAsync(store, locomo, scaleText, k, observations, queries, (startWarmUp, warmUp), seed, synonyms, context, cancellationToken);
+                return await RunAsync(store, locomo, scaleText, k, observations, queries, (startWarmUp, warmUp), seed, context, cancellationToken);
             }
             finally
             {
@@ -95,7 +86,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         {
             await using var store = new SqliteMemoryStore(new SqliteMemoryStoreOptions { DatabasePath = databasePath });
             await store.InitializeAsync(cancellationToken);
-            return await RunAsync(store, locomo, scaleText, k, observations, queries, (startWarmUp, warmUp), seed, synonyms, context, cancellationToken);
+            return await RunAsync(store, locomo, scaleText, k, observations, queries, (startWarmUp, warmUp), seed, context, cancellationToken);
         }
         finally
         {
@@ -111,11 +102,11 @@ public sealed class BenchMemoryCommand : ICliCommand
     }
 
     private static async Task<int> RunAsync(IMemoryStore store, string? locomo, string? scaleText, int k, bool observations, int queries, (int Start, int BeforeTiming) warmUp, int seed,
-        SynonymTable? synonyms, CliContext context, CancellationToken cancellationToken)
+        CliContext context, CancellationToken cancellationToken)
     {
         if (locomo is not null)
         {
-            return await RunLocomoAsync(store, locomo, k, observations, synonyms, context, cancellationToken);
+            return await RunLocomoAsync(store, locomo, k, observations, context, cancellationToken);
         }
 
         if (!int.TryParse(scaleText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var scale) || scale is < 100 or > 10_000_000)
@@ -126,7 +117,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         return await RunScaleAsync(store, scale, queries, warmUp, seed, context, cancellationToken);
     }
 
-    private static async Task<int> RunLocomoAsync(IMemoryStore store, string path, int k, bool observations, SynonymTable? synonyms, CliContext context, CancellationToken cancellationToken)
+    private static async Task<int> RunLocomoAsync(IMemoryStore store, string path, int k, bool observations, CliContext context, CancellationToken cancellationToken)
     {
         IReadOnlyList<LocomoSample> samples;
         try
@@ -142,7 +133,7 @@ public sealed class BenchMemoryCommand : ICliCommand
         LocomoReport report;
         using (var progress = new ConsoleProgressBar(context, "ingest + query"))
         {
-            report = await new LocomoBenchmark(store, synonyms is null ? null : new MemoryRecallOptions { Synonyms = synonyms }).RunAsync(samples, k, observations, progress, cancellationToken);
+            report = await new LocomoBenchmark(store).RunAsync(samples, k, observations, progress, cancellationToken);
         }
 
         var output = context.Out;
@@ -237,50 +228,6 @@ public sealed class MemoryJunkCommand : ICliCommand
                 $"{share.Source,-18} {share.Candidates,10} {share.Junk,6} {share.Duplicates,6} {share.Kept,6} {share.JunkShareOfCandidates,10:P1} {share.Evidence,9} {share.RejectedEvidence,18}"));
         }
 
-        return 0;
-    }
-}
-
-/// <summary><c>memory synonyms</c>: writes the English synonym table for query expansion from an installed WordNet 3.0.</summary>
-public sealed class MemorySynonymsCommand : ICliCommand
-{
-    public string Name => "memory synonyms";
-
-    public string Summary => "Generate the English synonym table (query expansion) from an installed WordNet 3.0 (wordnet-base).";
-
-    public string Usage => """
-        Usage: anima memory synonyms [--wordnet /usr/share/wordnet] --out FILE
-
-          --wordnet DIR   the WordNet 3.0 database folder (Debian/Ubuntu: apt-get install wordnet-base).
-          --out FILE      where to write the table (one "term<TAB>synonyms" a line).
-        Only each word's most frequent sense, single words, at most 4 synonyms a word; no hypernyms.
-        """;
-
-    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(arguments);
-        ArgumentNullException.ThrowIfNull(context);
-        var directory = arguments.Get("--wordnet") ?? "/usr/share/wordnet";
-        var output = arguments.Require("--out");
-        arguments.ThrowIfUnused();
-        SynonymTable table;
-        try
-        {
-            table = SynonymTable.FromWordNet(directory);
-        }
-        catch (Exception exception) when (exception is FileNotFoundException or FormatException or IOException)
-        {
-            await context.Error.WriteLineAsync($"anima memory synonyms: {exception.Message}");
-            return 1;
-        }
-
-        await using (var writer = new StreamWriter(output, append: false, new System.Text.UTF8Encoding(false)))
-        {
-            await writer.WriteAsync($"# English synonyms from WordNet 3.0 (Princeton University; licence: NOTICE.md), generated by 'anima memory synonyms'.\n");
-            table.Save(writer);
-        }
-
-        await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{table.Count} words with synonyms written to {output}"));
         return 0;
     }
 }

@@ -67,12 +67,6 @@ public sealed class MemoryRecallOptions
     public double SpeakerWeight { get; init; } = 0.1;
 
     /// <summary>Memories created this close in time count as one conversation for <see cref="SessionWeight"/> (default 1 hour).</summary>
-    /// <summary>English synonyms added to each query's search (<see cref="SynonymTable.Expand"/>); null: none.</summary>
-    public SynonymTable? Synonyms { get; init; }
-
-    /// <summary>How much a synonym's BM25 score counts against the query's own words (chosen a priori).</summary>
-    public double SynonymWeight { get; init; } = 0.3;
-
     public TimeSpan SessionWindow { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>Half-life of the recency signal (default 30 days).</summary>
@@ -148,15 +142,7 @@ public sealed class MemoryRecall
         var now = _timeProvider.GetUtcNow();
         var candidates = new Dictionary<Guid, (Memory Memory, double Lexical)>();
         var lexicalLimit = Math.Max(_options.LexicalCandidates, limit);
-        IReadOnlyList<MemorySearchHit> hits = await _store.SearchAsync(userId, new MemorySearchQuery { Text = Memory.TruncateText(query), Limit = lexicalLimit }, cancellationToken);
-        if (_options.Synonyms is { } synonyms && _options.SynonymWeight > 0
-            && synonyms.Expand(SearchTerms.FromQuery(Memory.TruncateText(query))) is { Length: > 0 } expansion)
-        {
-            // BM25 is a sum over terms, so the synonyms' own search adds their weighted part of each memory's score.
-            var expanded = await _store.SearchAsync(userId, new MemorySearchQuery { Text = expansion, Limit = lexicalLimit }, cancellationToken);
-            hits = MergeExpansion(hits, expanded, _options.SynonymWeight, lexicalLimit);
-        }
-
+        var hits = await _store.SearchAsync(userId, new MemorySearchQuery { Text = Memory.TruncateText(query), Limit = lexicalLimit }, cancellationToken);
         var lexicalScores = WithSessionSignal(hits, _options.SessionWeight, _options.SessionWindow);
         var best = lexicalScores.Length > 0 ? lexicalScores.Max() : 0;
         for (var index = 0; index < hits.Count; index++)
@@ -221,29 +207,6 @@ public sealed class MemoryRecall
             ? order
             : right.Memory.CreatedAt.CompareTo(left.Memory.CreatedAt));
         return results.Count > limit ? results.GetRange(0, limit) : results;
-    }
-
-    /// <summary>The query's hits and its synonyms' hits at <paramref name="weight"/>, scores added per memory, best <paramref name="limit"/> first.</summary>
-    public static IReadOnlyList<MemorySearchHit> MergeExpansion(IReadOnlyList<MemorySearchHit> hits, IReadOnlyList<MemorySearchHit> expanded, double weight, int limit)
-    {
-        ArgumentNullException.ThrowIfNull(hits);
-        ArgumentNullException.ThrowIfNull(expanded);
-        var merged = new Dictionary<Guid, MemorySearchHit>(hits.Count + expanded.Count);
-        foreach (var hit in hits)
-        {
-            merged[hit.Memory.Id] = hit;
-        }
-
-        foreach (var hit in expanded)
-        {
-            merged[hit.Memory.Id] = merged.TryGetValue(hit.Memory.Id, out var existing)
-                ? existing with { LexicalScore = existing.LexicalScore + weight * hit.LexicalScore }
-                : hit with { LexicalScore = weight * hit.LexicalScore };
-        }
-
-        var list = merged.Values.ToList();
-        list.Sort((left, right) => LexicalSearch.CompareHits(left.LexicalScore, left.Memory.CreatedAt, right.LexicalScore, right.Memory.CreatedAt));
-        return list.Count > limit ? list.GetRange(0, limit) : list;
     }
 
     /// <summary>
