@@ -135,6 +135,37 @@ public sealed class PostgresMemoryStoreTests(Anima.Testing.PostgresFixture fixtu
         Assert.All(await ReadSideTablesAsync(), row => Assert.StartsWith(Bob + " ", row, StringComparison.Ordinal));
     }
 
+    /// <summary>Two nodes writing, correcting and deleting one user's memories at once leave the side tables exact.</summary>
+    [Fact]
+    public async Task Statistics_ConcurrentWritesFromTwoNodes_MatchARecount()
+    {
+        await using var other = new PostgresMemoryStore(fixture.Server.ConnectionString!, Time, _table);
+        await other.InitializeAsync(Token);
+        string[] words = ["tea", "coffee", "Busan", "Seoul", "guitar", "piano", "interview", "면접", "이사", "바다"];
+        var stores = new IMemoryStore[] { Store, other };
+        var tasks = Enumerable.Range(0, 16).Select(async index =>
+        {
+            var store = stores[index % 2];
+            var memories = Enumerable.Range(0, 8)
+                .Select(item => NewMemory(Alice, $"{words[(index + item) % words.Length]} and {words[(index * 3 + item) % words.Length]} note {index}"))
+                .ToArray();
+            await store.UpsertManyAsync(Alice, memories, Token);
+            await store.UpdateAsync(Alice, memories[0].Id, new MemoryCorrection { Text = $"{words[index % words.Length]} corrected {index}" }, Token);
+            await stores[(index + 1) % 2].DeleteAsync(Alice, memories[1].Id, Token);
+        });
+        await Task.WhenAll(tasks);
+        var before = await ReadSideTablesAsync();
+
+        await ExecuteAsync($"COMMENT ON TABLE {_table} IS 'recount';");
+        await using (var reopened = new PostgresMemoryStore(fixture.Server.ConnectionString!, Time, _table))
+        {
+            await reopened.InitializeAsync(Token);
+        }
+
+        Assert.Equal(await ReadSideTablesAsync(), before);
+        Assert.Contains(before, row => row.StartsWith("alice 112 ", StringComparison.Ordinal));
+    }
+
     private async Task<List<string>> ReadSideTablesAsync()
     {
         await using var connection = new NpgsqlConnection(fixture.Server.ConnectionString);
