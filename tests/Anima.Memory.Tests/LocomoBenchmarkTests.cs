@@ -27,6 +27,13 @@ public sealed class LocomoBenchmarkTests
             // Measured 0.77 on conv-26 when this test was written; a drop below 0.7 means retrieval regressed.
             Assert.InRange(report.Overall.RecallAt10, 0.70, 1.0);
             Assert.True(report.Overall.RecallAt10 >= report.Overall.RecallAt5);
+            // The miss analysis counts the same evidence: what recall@10 missed, and never more without a shared word than missed.
+            var misses = report.Misses[^1];
+            Assert.Equal("overall", misses.Group);
+            Assert.Equal(report.Misses.Take(report.Misses.Count - 1).Sum(row => row.Missed), misses.Missed);
+            Assert.InRange(misses.Missed, 1, misses.EvidenceTurns - 1);
+            Assert.InRange(misses.NoSharedTermInTextOrContext, 0, misses.NoSharedTermInText);
+            Assert.InRange(misses.NoSharedTermInText, 0, misses.Missed);
         }
         finally
         {

@@ -77,7 +77,7 @@ public sealed class BenchMemoryCommand : ICliCommand
             }
             finally
             {
-                await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS {table};");
+                await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS {table}, {table}_vocab, {table}_stats;");
                 await drop.ExecuteNonQueryAsync(CancellationToken.None);
             }
         }
@@ -152,10 +152,20 @@ public sealed class BenchMemoryCommand : ICliCommand
         }
 
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"{"missed evidence turns",-28} {"evidence",9} {$"missed@{k}",9} {"no shared word but names: text",31} {"text+context",13}"));
+        foreach (var row in report.Misses)
+        {
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{row.Group,-28} {row.EvidenceTurns,9} {row.Missed,9} {row.NoSharedTermInText,23} ({Share(row.NoSharedTermInText, row.Missed),5:P0}) {row.NoSharedTermInTextOrContext,6} ({Share(row.NoSharedTermInTextOrContext, row.Missed),5:P0})"));
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"query latency: p50 {report.QueryP50.TotalMilliseconds:0.00} ms, p99 {report.QueryP99.TotalMilliseconds:0.00} ms"));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"recall@{k}: {report.Overall.RecallAt10:0.000}"));
         return 0;
     }
+
+    private static double Share(int part, int whole) => whole == 0 ? 0 : part / (double)whole;
 
     private static async Task<int> RunScaleAsync(IMemoryStore store, int scale, int queries, (int Start, int BeforeTiming) warmUp, int seed, CliContext context, CancellationToken cancellationToken)
     {

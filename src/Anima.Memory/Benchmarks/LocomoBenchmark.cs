@@ -21,7 +21,16 @@ public sealed record LocomoReport(
     TimeSpan QueryP99,
     TimeSpan IngestTime,
     int UnknownEvidenceIds,
-    int K);
+    int K,
+    IReadOnlyList<LocomoMisses> Misses);
+
+/// <summary>
+/// The evidence turns of one group of questions that were not among the top K, and how many of them share no analysed
+/// term (<see cref="Text.MemoryTextAnalyzer"/>) with their question other than the conversation's speaker names (every
+/// turn starts with its speaker's name, so a name alone says little): in the turn's own text, and in its text and
+/// hidden search context together. Those cannot be found by words alone.
+/// </summary>
+public sealed record LocomoMisses(string Group, int EvidenceTurns, int Missed, int NoSharedTermInText, int NoSharedTermInTextOrContext);
 
 /// <summary>
 /// LoCoMo retrieval benchmark: every turn of every conversation is stored as an episodic memory of one user per
@@ -62,10 +71,23 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
         var ingestTime = System.Diagnostics.Stopwatch.GetElapsedTime(ingestStarted);
         var latencies = new List<double>();
         var outcomes = new List<(int Category, double At5, double At10, bool All10)>();
+        var misses = new List<(int Category, int Evidence, int Missed, int NoText, int NoTextOrContext)>();
         var unknown = 0;
         foreach (var sample in samples)
         {
             var known = sample.Turns.Select(turn => turn.DialogueId).ToHashSet(StringComparer.Ordinal);
+            var turnMemories = new Dictionary<string, Memory>(StringComparer.Ordinal);
+            foreach (var memory in BuildMemories(sample, includeObservations: false))
+            {
+                foreach (var id in memory.Provenance)
+                {
+                    turnMemories.TryAdd(id, memory);
+                }
+            }
+
+            var speakerTerms = sample.Turns.Select(turn => turn.Speaker).Distinct(StringComparer.Ordinal)
+                .SelectMany(name => Text.MemoryTextAnalyzer.Analyze(name)).ToHashSet(StringComparer.Ordinal);
+
             var now = sample.Turns.Max(turn => turn.SessionTime).AddDays(1);
             var recall = new MemoryRecall(store, new FixedTimeProvider(now), options: recallOptions);
             foreach (var question in sample.Questions)
@@ -88,6 +110,7 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
                 var at5 = Found(results, 5, evidence);
                 var at10 = Found(results, k, evidence);
                 outcomes.Add((question.Category, at5 / (double)evidence.Length, at10 / (double)evidence.Length, at10 == evidence.Length));
+                misses.Add(CountMisses(question, results, k, evidence, turnMemories, speakerTerms));
                 done++;
                 if (done % 50 == 0)
                 {
@@ -102,7 +125,41 @@ public sealed class LocomoBenchmark(IMemoryStore store, MemoryRecallOptions? rec
             .Select(group => Summarize(string.Create(CultureInfo.InvariantCulture, $"category {group.Key} ({CategoryName(group.Key)})"), group.ToList()))
             .ToArray();
         return new LocomoReport(samples.Count, totalTurns, memories, Summarize("overall", outcomes), byCategory,
-            TimeSpan.FromMilliseconds(Percentile(latencies, 0.50)), TimeSpan.FromMilliseconds(Percentile(latencies, 0.99)), ingestTime, unknown, k);
+            TimeSpan.FromMilliseconds(Percentile(latencies, 0.50)), TimeSpan.FromMilliseconds(Percentile(latencies, 0.99)), ingestTime, unknown, k,
+            misses.GroupBy(miss => miss.Category).OrderBy(group => group.Key)
+                .Select(group => SummarizeMisses(string.Create(CultureInfo.InvariantCulture, $"category {group.Key} ({CategoryName(group.Key)})"), group))
+                .Append(SummarizeMisses("overall", misses)).ToArray());
+    }
+
+    private static (int Category, int Evidence, int Missed, int NoText, int NoTextOrContext) CountMisses(
+        LocomoQuestion question, IReadOnlyList<RecalledMemory> results, int k, IReadOnlyList<string> evidence, Dictionary<string, Memory> turnMemories,
+        HashSet<string> speakerTerms)
+    {
+        var cited = results.Take(k).SelectMany(result => result.Memory.Provenance).ToHashSet(StringComparer.Ordinal);
+        var questionTerms = Text.MemoryTextAnalyzer.Analyze(question.Question).Where(term => !speakerTerms.Contains(term)).ToHashSet(StringComparer.Ordinal);
+        int missed = 0, noText = 0, noTextOrContext = 0;
+        foreach (var id in evidence.Where(id => !cited.Contains(id)))
+        {
+            missed++;
+            var memory = turnMemories[id];
+            var inText = Text.MemoryTextAnalyzer.Analyze(memory.Text).Any(questionTerms.Contains);
+            if (!inText)
+            {
+                noText++;
+                if (!Text.MemoryTextAnalyzer.Analyze(memory.SearchContext).Any(questionTerms.Contains))
+                {
+                    noTextOrContext++;
+                }
+            }
+        }
+
+        return (question.Category, evidence.Count, missed, noText, noTextOrContext);
+    }
+
+    private static LocomoMisses SummarizeMisses(string group, IEnumerable<(int Category, int Evidence, int Missed, int NoText, int NoTextOrContext)> misses)
+    {
+        var list = misses.ToList();
+        return new LocomoMisses(group, list.Sum(miss => miss.Evidence), list.Sum(miss => miss.Missed), list.Sum(miss => miss.NoText), list.Sum(miss => miss.NoTextOrContext));
     }
 
     private static LocomoRecall Summarize(string group, List<(int Category, double At5, double At10, bool All10)> outcomes) =>

@@ -107,7 +107,7 @@ public sealed class MemoryRecallOptions
 public sealed record RecalledMemory(Memory Memory, double Score, double Lexical, double Vector, double Recency, double EventProximity);
 
 /// <summary>
-/// Retrieves what matters for a turn: full-text candidates (BM25 on SQLite, ts_rank on PostgreSQL) plus the newest,
+/// Retrieves what matters for a turn: full-text candidates (the same BM25F on SQLite and PostgreSQL) plus the newest,
 /// the most important and the events near today, re-scored with recency, importance, emotional weight, event
 /// proximity and — when an embedding generator is configured — cosine similarity. Works without a mind.
 /// </summary>

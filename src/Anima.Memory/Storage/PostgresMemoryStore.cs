@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text;
 using Anima.Memory.Text;
 using Npgsql;
@@ -7,12 +9,16 @@ using NpgsqlTypes;
 namespace Anima.Memory.Storage;
 
 /// <summary>
-/// The cluster-mode memory store on PostgreSQL. Full-text search uses a <c>tsvector</c> of the
-/// <see cref="MemoryTextAnalyzer"/> terms under the <c>simple</c> configuration (the analyser already did
-/// the language work, so Korean and English behave exactly as in <see cref="SqliteMemoryStore"/>), ranked with
-/// <c>ts_rank</c>. Embeddings are <c>real[]</c>; similarity is computed in C# over candidates, so pgvector is not required.
-/// <para>Deletion removes the row and its index entries in one statement; PostgreSQL reclaims the dead tuples at
-/// the next (auto)vacuum.</para>
+/// The cluster-mode memory store on PostgreSQL. Full-text search uses a GIN-indexed <c>tsvector</c> of the
+/// <see cref="MemoryTextAnalyzer"/> terms, each prefixed per user as in <see cref="SqliteMemoryStore"/> (so a search
+/// reads only that user's postings), and ranks exactly as the SQLite store does (<see cref="LexicalSearch"/>): the
+/// user's document frequencies and statistics are kept in two side tables (<c>TABLE_vocab</c>, <c>TABLE_stats</c>)
+/// by every write, candidates are the matches of the query's rare terms plus the newest matches of its common terms,
+/// and they are scored with BM25F (<see cref="Bm25"/>) in C#. Embeddings are <c>real[]</c>; similarity is computed in
+/// C# over candidates, so pgvector is not required.
+/// <para>Every write for a user holds a transaction-scoped advisory lock for that user, so the side tables stay
+/// exact under concurrent writes from several nodes. Deletion removes the row, its index entries and its share of the
+/// statistics in one transaction; PostgreSQL reclaims the dead tuples at the next (auto)vacuum.</para>
 /// </summary>
 public sealed class PostgresMemoryStore : IMemoryStore
 {
@@ -20,13 +26,16 @@ public sealed class PostgresMemoryStore : IMemoryStore
         "id, user_id, kind, text, created_at, updated_at, event_at, expires_at, provenance, confidence, importance, " +
         "emotional_weight, superseded_by, retired, embedding, search_context";
 
-    /// <summary>The newest full-text matches that are ranked per search (bounds the cost of very common words).</summary>
-    public const int RankedMatchLimit = 3_000;
+    /// <summary>The most rows the rare-term candidate query reads (the rare terms hold at most
+    /// <see cref="LexicalSearch.RankedPostingBudget"/> postings; this bounds it should the statistics drift).</summary>
+    private const int RareCandidateLimit = 4 * LexicalSearch.RankedPostingBudget;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly TimeProvider _timeProvider;
     private readonly string _table;
+    private readonly string _vocab;
+    private readonly string _stats;
 
     /// <summary>Creates a store over <paramref name="dataSource"/> (not disposed by the store).</summary>
     /// <param name="tableName">The table to use, letters, digits and underscores (optionally schema-qualified).</param>
@@ -54,6 +63,8 @@ public sealed class PostgresMemoryStore : IMemoryStore
         _ownsDataSource = ownsDataSource;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _table = tableName;
+        _vocab = tableName + "_vocab";
+        _stats = tableName + "_stats";
     }
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
@@ -78,6 +89,17 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 embedding real[],
                 search_context text,
                 search tsvector NOT NULL);
+            ALTER TABLE {_table} ADD COLUMN IF NOT EXISTS term_count integer NOT NULL DEFAULT 0;
+            ALTER TABLE {_table} ADD COLUMN IF NOT EXISTS context_count integer NOT NULL DEFAULT 0;
+            CREATE TABLE IF NOT EXISTS {_vocab}(
+                user_id text NOT NULL,
+                term text NOT NULL,
+                documents bigint NOT NULL,
+                PRIMARY KEY(user_id, term));
+            CREATE TABLE IF NOT EXISTS {_stats}(
+                user_id text PRIMARY KEY,
+                documents bigint NOT NULL,
+                total_length double precision NOT NULL);
             CREATE INDEX IF NOT EXISTS {indexPrefix}_user_created ON {_table}(user_id, created_at);
             CREATE INDEX IF NOT EXISTS {indexPrefix}_user_importance ON {_table}(user_id, importance);
             CREATE INDEX IF NOT EXISTS {indexPrefix}_user_event ON {_table}(user_id, event_at) WHERE event_at IS NOT NULL;
@@ -87,62 +109,157 @@ public sealed class PostgresMemoryStore : IMemoryStore
         await ReindexIfAnalyzerChangedAsync(cancellationToken);
     }
 
-    /// <summary>The table comment that records which <see cref="MemoryTextAnalyzer.Version"/> built its search column.</summary>
-    private static string AnalyzerComment => $"anima memories; analyzer {MemoryTextAnalyzer.Version}";
+    /// <summary>The version of the search column's layout and of the side tables (2: per-user prefixed terms, BM25 statistics).</summary>
+    private const int IndexLayout = 2;
+
+    /// <summary>The table comment that records which <see cref="MemoryTextAnalyzer.Version"/> and index layout built its search column.</summary>
+    private static string AnalyzerComment => string.Create(CultureInfo.InvariantCulture, $"anima memories; analyzer {MemoryTextAnalyzer.Version}; layout {IndexLayout}");
 
     /// <summary>
-    /// Recomputes every row's search column when the table was indexed by another version of
-    /// <see cref="MemoryTextAnalyzer"/> (recorded as the table's comment; a table without one counts as version 1), in
-    /// one transaction. Two nodes starting at once may both do it; the result is the same.
+    /// Recomputes every row's search column and term counts, and the side tables, when the table was indexed by
+    /// another version of <see cref="MemoryTextAnalyzer"/> or another layout (recorded as the table's comment), in one
+    /// transaction. Two nodes starting at once are serialised by the table lock; the second finds the work done.
     /// </summary>
     private async Task ReindexIfAnalyzerChangedAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var read = new NpgsqlCommand("SELECT obj_description(to_regclass(@table), 'pg_class');", connection))
+        if (await IsIndexCurrentAsync(connection, null, cancellationToken))
         {
-            read.Parameters.AddWithValue("table", _table);
-            if (await read.ExecuteScalarAsync(cancellationToken) is string comment && string.Equals(comment, AnalyzerComment, StringComparison.Ordinal))
-            {
-                return;
-            }
+            return;
         }
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var rows = new List<(Guid Id, string Text, string? Context)>();
-        await using (var select = new NpgsqlCommand($"SELECT id, text, search_context FROM {_table} FOR UPDATE;", connection, transaction))
+        await using (var lockTable = new NpgsqlCommand($"LOCK TABLE {_table} IN SHARE ROW EXCLUSIVE MODE;", connection, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (await IsIndexCurrentAsync(connection, transaction, cancellationToken))
+        {
+            return;
+        }
+
+        var rows = new List<(Guid Id, string UserId, string Text, string? Context)>();
+        await using (var select = new NpgsqlCommand($"SELECT id, user_id, text, search_context FROM {_table};", connection, transaction))
         await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                rows.Add((reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+                rows.Add((reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
             }
         }
 
-        await using (var update = new NpgsqlCommand($"""
-            UPDATE {_table} SET search = setweight(to_tsvector('simple', @terms), 'A') || setweight(to_tsvector('simple', @contextTerms), 'B')
-            WHERE id = @id;
-            """, connection, transaction))
+        await using (var update = new NpgsqlCommand($"UPDATE {_table} SET search = array_to_tsvector(@search), term_count = @termCount, context_count = @contextCount WHERE id = @id;", connection, transaction))
         {
             var id = update.Parameters.Add("id", NpgsqlDbType.Uuid);
-            var terms = update.Parameters.Add("terms", NpgsqlDbType.Text);
-            var contextTerms = update.Parameters.Add("contextTerms", NpgsqlDbType.Text);
+            var search = update.Parameters.Add("search", NpgsqlDbType.Array | NpgsqlDbType.Text);
+            var termCount = update.Parameters.Add("termCount", NpgsqlDbType.Integer);
+            var contextCount = update.Parameters.Add("contextCount", NpgsqlDbType.Integer);
             await update.PrepareAsync(cancellationToken);
             foreach (var row in rows)
             {
+                var indexed = IndexedTerms.Of(row.UserId, row.Text, row.Context);
                 id.Value = row.Id;
-                terms.Value = MemoryTextAnalyzer.ToIndexText(row.Text);
-                contextTerms.Value = MemoryTextAnalyzer.ToIndexText(row.Context);
+                search.Value = indexed.Lexemes;
+                termCount.Value = indexed.TextCount;
+                contextCount.Value = indexed.ContextCount;
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
         }
 
-        // COMMENT takes no parameters; the text is a constant of this class (digits and letters only).
-        await using (var record = new NpgsqlCommand($"COMMENT ON TABLE {_table} IS '{AnalyzerComment}';", connection, transaction))
+        // The side tables, counted again from the rows: a term's documents are the rows whose search column holds it.
+        await using (var rebuild = new NpgsqlCommand($"""
+            DELETE FROM {_vocab};
+            DELETE FROM {_stats};
+            INSERT INTO {_vocab}(user_id, term, documents)
+                SELECT user_id, substr(lexeme, {LexicalSearch.UserPrefixLength + 1}), count(*)
+                FROM {_table}, unnest(tsvector_to_array(search)) AS lexeme GROUP BY 1, 2;
+            INSERT INTO {_stats}(user_id, documents, total_length)
+                SELECT user_id, count(*), sum(term_count + @contextWeight * context_count) FROM {_table} GROUP BY user_id;
+            COMMENT ON TABLE {_table} IS '{AnalyzerComment}';
+            """, connection, transaction))
         {
-            await record.ExecuteNonQueryAsync(cancellationToken);
+            // COMMENT takes no parameters; the text is a constant of this class (digits, letters, ';' and spaces).
+            rebuild.Parameters.AddWithValue("contextWeight", Bm25.ContextWeight);
+            await rebuild.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private async Task<bool> IsIndexCurrentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        await using var read = new NpgsqlCommand("SELECT obj_description(to_regclass(@table), 'pg_class');", connection, transaction);
+        read.Parameters.AddWithValue("table", _table);
+        return await read.ExecuteScalarAsync(cancellationToken) is string comment && string.Equals(comment, AnalyzerComment, StringComparison.Ordinal);
+    }
+
+    /// <summary>A memory's index entry: its distinct terms, prefixed per user, as a <c>tsvector</c>, and its term counts.</summary>
+    private readonly record struct IndexedTerms(string[] Lexemes, IReadOnlyList<string> Distinct, int TextCount, int ContextCount)
+    {
+        public static IndexedTerms Of(string userId, string text, string? context)
+        {
+            var textTerms = MemoryTextAnalyzer.Analyze(text, distinct: false);
+            var contextTerms = MemoryTextAnalyzer.Analyze(context, distinct: false);
+            var distinct = new SortedSet<string>(textTerms, StringComparer.Ordinal);
+            distinct.UnionWith(contextTerms);
+            var prefix = LexicalSearch.UserPrefix(userId);
+            return new IndexedTerms(distinct.Select(term => prefix + term).ToArray(), distinct.ToArray(), textTerms.Count, contextTerms.Count);
+        }
+    }
+
+    /// <summary>The change a write makes to a user's statistics: documents and weighted length, and each term's documents.</summary>
+    private sealed class StatisticsDelta
+    {
+        public long Documents;
+        public double Length;
+        public readonly Dictionary<string, long> Terms = new(StringComparer.Ordinal);
+
+        public void Add(IEnumerable<string> distinctTerms, int textCount, int contextCount, int sign)
+        {
+            Documents += sign;
+            Length += sign * Bm25.Length(textCount, contextCount);
+            foreach (var term in distinctTerms)
+            {
+                Terms[term] = Terms.GetValueOrDefault(term) + sign;
+            }
+        }
+
+        public void AddIndexed(NpgsqlTsVector search, int textCount, int contextCount, int sign) =>
+            Add(Unprefixed(search), textCount, contextCount, sign);
+
+        public static string[] Unprefixed(NpgsqlTsVector search) =>
+            search.Select(lexeme => lexeme.Text.Length > LexicalSearch.UserPrefixLength ? lexeme.Text[LexicalSearch.UserPrefixLength..] : lexeme.Text).ToArray();
+    }
+
+    /// <summary>Takes the transaction-scoped lock that serialises writes for one user on this table (all nodes).</summary>
+    private async Task LockUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, CancellationToken cancellationToken)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(_table + "\n" + userId), hash);
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key);", connection, transaction);
+        command.Parameters.AddWithValue("key", BitConverter.ToInt64(hash[..8]));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Applies <paramref name="delta"/> to the user's side-table rows, terms in a fixed order.</summary>
+    private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, StatisticsDelta delta, CancellationToken cancellationToken)
+    {
+        var changed = delta.Terms.Where(pair => pair.Value != 0).OrderBy(pair => pair.Key, StringComparer.Ordinal).ToArray();
+        await using var command = new NpgsqlCommand($"""
+            INSERT INTO {_vocab}(user_id, term, documents) SELECT @user, term, documents FROM unnest(@terms, @counts) AS change(term, documents)
+                ON CONFLICT (user_id, term) DO UPDATE SET documents = {_vocab}.documents + excluded.documents;
+            DELETE FROM {_vocab} WHERE user_id = @user AND term = ANY(@terms) AND documents <= 0;
+            INSERT INTO {_stats}(user_id, documents, total_length) VALUES(@user, @documents, @length)
+                ON CONFLICT (user_id) DO UPDATE SET documents = {_stats}.documents + excluded.documents,
+                    total_length = {_stats}.total_length + excluded.total_length;
+            """, connection, transaction);
+        command.Parameters.AddWithValue("user", userId);
+        command.Parameters.AddWithValue("terms", changed.Select(pair => pair.Key).ToArray());
+        command.Parameters.AddWithValue("counts", changed.Select(pair => pair.Value).ToArray());
+        command.Parameters.AddWithValue("documents", delta.Documents);
+        command.Parameters.AddWithValue("length", delta.Length);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task UpsertAsync(string userId, Memory memory, CancellationToken cancellationToken = default) =>
@@ -163,19 +280,33 @@ public sealed class PostgresMemoryStore : IMemoryStore
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"""
-            INSERT INTO {_table}({Columns}, search)
+        await LockUserAsync(connection, transaction, userId, cancellationToken);
+
+        // The rows these ids already have (any user's: an id of another user's memory is refused below).
+        var existing = new Dictionary<Guid, (string UserId, IReadOnlyList<string> Terms, int TextCount, int ContextCount)>();
+        await using (var find = new NpgsqlCommand($"SELECT id, user_id, search, term_count, context_count FROM {_table} WHERE id = ANY(@ids) ORDER BY id FOR UPDATE;", connection, transaction))
+        {
+            find.Parameters.AddWithValue("ids", memories.Select(memory => memory.Id).Distinct().ToArray());
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                existing[reader.GetGuid(0)] = (reader.GetString(1), StatisticsDelta.Unprefixed(reader.GetFieldValue<NpgsqlTsVector>(2)), reader.GetInt32(3), reader.GetInt32(4));
+            }
+        }
+
+        await using var insert = new NpgsqlCommand($"""
+            INSERT INTO {_table}({Columns}, search, term_count, context_count)
             VALUES(@id, @user, @kind, @text, @created, @updated, @event, @expires, @provenance, @confidence, @importance,
-                @emotional, @superseded, @retired, @embedding, @context,
-                setweight(to_tsvector('simple', @terms), 'A') || setweight(to_tsvector('simple', @contextTerms), 'B'))
+                @emotional, @superseded, @retired, @embedding, @context, array_to_tsvector(@search), @termCount, @contextCount)
             ON CONFLICT (id) DO UPDATE SET kind=excluded.kind, text=excluded.text, created_at=excluded.created_at,
                 updated_at=excluded.updated_at, event_at=excluded.event_at, expires_at=excluded.expires_at,
                 provenance=excluded.provenance, confidence=excluded.confidence, importance=excluded.importance,
                 emotional_weight=excluded.emotional_weight, superseded_by=excluded.superseded_by, retired=excluded.retired,
-                embedding=excluded.embedding, search_context=excluded.search_context, search=excluded.search
+                embedding=excluded.embedding, search_context=excluded.search_context, search=excluded.search,
+                term_count=excluded.term_count, context_count=excluded.context_count
             WHERE {_table}.user_id = excluded.user_id;
             """, connection, transaction);
-        var parameters = command.Parameters;
+        var parameters = insert.Parameters;
         var id = parameters.Add("id", NpgsqlDbType.Uuid);
         var user = parameters.Add("user", NpgsqlDbType.Text);
         var kind = parameters.Add("kind", NpgsqlDbType.Smallint);
@@ -192,11 +323,24 @@ public sealed class PostgresMemoryStore : IMemoryStore
         var retired = parameters.Add("retired", NpgsqlDbType.Boolean);
         var embedding = parameters.Add("embedding", NpgsqlDbType.Array | NpgsqlDbType.Real);
         var context = parameters.Add("context", NpgsqlDbType.Text);
-        var terms = parameters.Add("terms", NpgsqlDbType.Text);
-        var contextTerms = parameters.Add("contextTerms", NpgsqlDbType.Text);
-        await command.PrepareAsync(cancellationToken);
+        var search = parameters.Add("search", NpgsqlDbType.Array | NpgsqlDbType.Text);
+        var termCount = parameters.Add("termCount", NpgsqlDbType.Integer);
+        var contextCount = parameters.Add("contextCount", NpgsqlDbType.Integer);
+        await insert.PrepareAsync(cancellationToken);
+        var delta = new StatisticsDelta();
         foreach (var memory in memories)
         {
+            if (existing.TryGetValue(memory.Id, out var old))
+            {
+                if (!string.Equals(old.UserId, userId, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException("A memory with this id already exists for a different user.", nameof(memories));
+                }
+
+                delta.Add(old.Terms, old.TextCount, old.ContextCount, -1);
+            }
+
+            var indexed = IndexedTerms.Of(userId, memory.Text, memory.SearchContext);
             id.Value = memory.Id;
             user.Value = userId;
             kind.Value = (short)memory.Kind;
@@ -213,15 +357,21 @@ public sealed class PostgresMemoryStore : IMemoryStore
             retired.Value = memory.IsRetired;
             embedding.Value = (object?)memory.Embedding ?? DBNull.Value;
             context.Value = (object?)memory.SearchContext ?? DBNull.Value;
-            terms.Value = MemoryTextAnalyzer.ToIndexText(memory.Text);
-            contextTerms.Value = MemoryTextAnalyzer.ToIndexText(memory.SearchContext);
-            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            search.Value = indexed.Lexemes;
+            termCount.Value = indexed.TextCount;
+            contextCount.Value = indexed.ContextCount;
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
-                // The conflict update's WHERE refused: the id exists for another user.
+                // The conflict update's WHERE refused: the id exists for another user (written since the lookup).
                 throw new ArgumentException("A memory with this id already exists for a different user.", nameof(memories));
             }
+
+            delta.Add(indexed.Distinct, indexed.TextCount, indexed.ContextCount, +1);
+            // A later memory of this batch with the same id replaces this one.
+            existing[memory.Id] = (userId, indexed.Distinct, indexed.TextCount, indexed.ContextCount);
         }
 
+        await ApplyAsync(connection, transaction, userId, delta, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -317,17 +467,102 @@ public sealed class PostgresMemoryStore : IMemoryStore
             return [];
         }
 
-        // Each term is letters and digits only (the analyser guarantees it); quoting keeps tsquery syntax out of it.
-        var tsQuery = new StringBuilder().AppendJoin(" | ", terms.Select(term => $"'{term}'")).ToString();
+        // As in SqliteMemoryStore.SearchAsync: the user's document frequencies split the terms into rare and common
+        // ones; every memory holding a rare term, and (when those are too few) the newest holding a common one, are
+        // scored with exact BM25 against the user's statistics; only the best Limit rows are then read whole.
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var frequencies = new Dictionary<string, long>(StringComparer.Ordinal);
+        long documentCount = 0;
+        var totalLength = 0.0;
+        await using (var statistics = new NpgsqlCommand($"""
+            SELECT term, documents FROM {_vocab} WHERE user_id=@user AND term = ANY(@terms);
+            SELECT documents, total_length FROM {_stats} WHERE user_id=@user;
+            """, connection))
+        {
+            statistics.Parameters.AddWithValue("user", userId);
+            statistics.Parameters.AddWithValue("terms", terms.ToArray());
+            await using var reader = await statistics.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                frequencies[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            await reader.NextResultAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                documentCount = reader.GetInt64(0);
+                totalLength = reader.GetDouble(1);
+            }
+        }
+
+        var (present, rare, common) = LexicalSearch.Split(terms, frequencies);
+        if (present.Count == 0)
+        {
+            return [];
+        }
+
+        var prefix = LexicalSearch.UserPrefix(userId);
+        var candidates = new Dictionary<Guid, (string Text, string? Context, DateTimeOffset Created)>();
+        if (rare.Count > 0)
+        {
+            await ReadCandidatesAsync(connection, userId, query, prefix, rare, "", RareCandidateLimit, candidates, cancellationToken);
+        }
+
+        if (common.Count > 0 && candidates.Count < query.Limit)
+        {
+            await ReadCandidatesAsync(connection, userId, query, prefix, common, "ORDER BY created_at DESC", LexicalSearch.CommonTermCandidates, candidates, cancellationToken);
+        }
+
+        var count = Math.Max(1, documentCount);
+        var averageLength = totalLength > 0 ? totalLength / count : 1;
+        var inverse = LexicalSearch.InverseDocumentFrequencies(present, frequencies, count);
+        var scored = new List<(Guid Id, double Score, DateTimeOffset Created)>(candidates.Count);
+        foreach (var (candidateId, candidate) in candidates)
+        {
+            var score = LexicalSearch.Score(inverse, candidate.Text, candidate.Context, averageLength);
+            if (score > 0)
+            {
+                scored.Add((candidateId, score, candidate.Created));
+            }
+        }
+
+        scored.Sort((left, right) => LexicalSearch.CompareHits(left.Score, left.Created, right.Score, right.Created));
+        if (scored.Count > query.Limit)
+        {
+            scored.RemoveRange(query.Limit, scored.Count - query.Limit);
+        }
+
+        if (scored.Count == 0)
+        {
+            return [];
+        }
+
+        var rows = new Dictionary<Guid, Memory>(scored.Count);
+        await using (var read = new NpgsqlCommand($"SELECT {Columns} FROM {_table} WHERE user_id=@user AND id = ANY(@ids);", connection))
+        {
+            read.Parameters.AddWithValue("user", userId);
+            read.Parameters.AddWithValue("ids", scored.Select(hit => hit.Id).ToArray());
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var memory = Read(reader);
+                rows[memory.Id] = memory;
+            }
+        }
+
+        return scored.Where(hit => rows.ContainsKey(hit.Id)).Select(hit => new MemorySearchHit(rows[hit.Id], hit.Score)).ToList();
+    }
+
+    private async Task ReadCandidatesAsync(NpgsqlConnection connection, string userId, MemorySearchQuery query, string prefix, IReadOnlyList<string> terms,
+        string order, int limit, Dictionary<Guid, (string Text, string? Context, DateTimeOffset Created)> candidates, CancellationToken cancellationToken)
+    {
         await using var command = connection.CreateCommand();
-        var clauses = new List<string> { "user_id=@user", "search @@ q", "(expires_at IS NULL OR expires_at>@now)" };
+        var clauses = new List<string> { "user_id=@user", "search @@ @query", "(expires_at IS NULL OR expires_at>@now)" };
         command.Parameters.AddWithValue("user", userId);
         command.Parameters.AddWithValue("now", _timeProvider.GetUtcNow().UtcDateTime);
-        command.Parameters.AddWithValue("query", tsQuery);
-        command.Parameters.AddWithValue("limit", query.Limit);
-        // Weights of D, C, B (search context) and A (the memory's own text), as in SQLite's bm25 column weights.
-        command.Parameters.AddWithValue("weights", new[] { 0.1f, 0.2f, 0.5f, 1.0f });
+        // Built as a value, not parsed from text: the prefixed terms are the lexemes, OR-ed together.
+        command.Parameters.AddWithValue("query", NpgsqlDbType.TsQuery, AnyOf(terms.Select(term => prefix + term).ToList()));
+        command.Parameters.AddWithValue("limit", limit);
         if (!query.IncludeRetired)
         {
             clauses.Add("NOT retired");
@@ -339,29 +574,23 @@ public sealed class PostgresMemoryStore : IMemoryStore
             command.Parameters.AddWithValue("kinds", kinds.Select(kind => (short)kind).ToArray());
         }
 
-        // Rank only ids (a sort carrying every column of tens of thousands of matches is what made this slow), and
-        // only the newest RankedMatchLimit matches: a word common enough to match more is old news at best.
-        command.Parameters.AddWithValue("matches", RankedMatchLimit);
-        command.CommandText = $"""
-            WITH matches AS (
-                SELECT id, search, created_at FROM {_table}, to_tsquery('simple', @query) q
-                WHERE {string.Join(" AND ", clauses)}
-                ORDER BY created_at DESC LIMIT @matches),
-            ranked AS (
-                SELECT id, ts_rank(@weights, search, to_tsquery('simple', @query), 1) AS score, created_at FROM matches
-                ORDER BY score DESC, created_at DESC LIMIT @limit)
-            SELECT {string.Join(", ", Columns.Split(", ").Select(column => "m." + column))}, ranked.score
-            FROM ranked JOIN {_table} m ON m.id = ranked.id
-            ORDER BY ranked.score DESC, ranked.created_at DESC;
-            """;
-        var hits = new List<MemorySearchHit>();
+        command.CommandText = $"SELECT id, text, search_context, created_at FROM {_table} WHERE {string.Join(" AND ", clauses)} {order} LIMIT @limit;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            hits.Add(new MemorySearchHit(Read(reader), reader.GetFloat(16)));
+            candidates.TryAdd(reader.GetGuid(0), (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), ReadTime(reader, 3)));
+        }
+    }
+
+    private static NpgsqlTsQuery AnyOf(IReadOnlyList<string> lexemes)
+    {
+        NpgsqlTsQuery query = new NpgsqlTsQueryLexeme(lexemes[0]);
+        for (var index = 1; index < lexemes.Count; index++)
+        {
+            query = new NpgsqlTsQueryOr(query, new NpgsqlTsQueryLexeme(lexemes[index]));
         }
 
-        return hits;
+        return query;
     }
 
     public async Task<Memory?> UpdateAsync(string userId, Guid id, MemoryCorrection correction, CancellationToken cancellationToken = default)
@@ -381,18 +610,53 @@ public sealed class PostgresMemoryStore : IMemoryStore
     public async Task<bool> DeleteAsync(string userId, Guid id, CancellationToken cancellationToken = default)
     {
         MemoryValidation.ValidateUserId(userId);
-        await using var command = _dataSource.CreateCommand($"DELETE FROM {_table} WHERE id=@id AND user_id=@user;");
-        command.Parameters.AddWithValue("id", id);
-        command.Parameters.AddWithValue("user", userId);
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockUserAsync(connection, transaction, userId, cancellationToken);
+        var delta = new StatisticsDelta();
+        await using (var command = new NpgsqlCommand($"DELETE FROM {_table} WHERE id=@id AND user_id=@user RETURNING search, term_count, context_count;", connection, transaction))
+        {
+            command.Parameters.AddWithValue("id", id);
+            command.Parameters.AddWithValue("user", userId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                delta.AddIndexed(reader.GetFieldValue<NpgsqlTsVector>(0), reader.GetInt32(1), reader.GetInt32(2), -1);
+            }
+        }
+
+        if (delta.Documents == 0)
+        {
+            return false;
+        }
+
+        await ApplyAsync(connection, transaction, userId, delta, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task<int> DeleteAllAsync(string userId, CancellationToken cancellationToken = default)
     {
         MemoryValidation.ValidateUserId(userId);
-        await using var command = _dataSource.CreateCommand($"DELETE FROM {_table} WHERE user_id=@user;");
-        command.Parameters.AddWithValue("user", userId);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockUserAsync(connection, transaction, userId, cancellationToken);
+        int deleted;
+        await using (var command = new NpgsqlCommand($"DELETE FROM {_table} WHERE user_id=@user;", connection, transaction))
+        {
+            command.Parameters.AddWithValue("user", userId);
+            deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // The user's statistics go with their memories (the lock keeps any write of theirs out meanwhile).
+        await using (var command = new NpgsqlCommand($"DELETE FROM {_vocab} WHERE user_id=@user; DELETE FROM {_stats} WHERE user_id=@user;", connection, transaction))
+        {
+            command.Parameters.AddWithValue("user", userId);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
     }
 
     public async IAsyncEnumerable<Memory> ReadAllAsync(string userId, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -861,26 +861,12 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         await using var connection = await OpenAsync(cancellationToken);
         var prefix = UserPrefix(userId);
         var frequencies = await DocumentFrequenciesAsync(connection, userId, prefix, terms, cancellationToken);
-        var present = terms.Where(term => frequencies.GetValueOrDefault(term) > 0).OrderBy(term => frequencies[term]).ToList();
+        var (present, rare, common) = LexicalSearch.Split(terms, frequencies);
         if (present.Count == 0)
         {
             return [];
         }
 
-        var rare = new List<string>();
-        long postings = 0;
-        foreach (var term in present)
-        {
-            if (postings + frequencies[term] > RankedPostingBudget)
-            {
-                break;
-            }
-
-            rare.Add(term);
-            postings += frequencies[term];
-        }
-
-        var common = present.Skip(rare.Count).ToList();
         var filter = MatchFilter(query);
         var candidates = new Dictionary<Guid, Memory>();
         var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
@@ -898,30 +884,28 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
 
         var (documentCount, averageLength) = await StatisticsAsync(connection, userId, cancellationToken);
 
-        var inverse = present.ToDictionary(term => term, term => Bm25.InverseDocumentFrequency(frequencies[term], documentCount), StringComparer.Ordinal);
+        var inverse = LexicalSearch.InverseDocumentFrequencies(present, frequencies, documentCount);
         var hits = new List<MemorySearchHit>(candidates.Count);
         foreach (var memory in candidates.Values)
         {
-            var score = Bm25.Score(inverse, MemoryTextAnalyzer.Analyze(memory.Text, distinct: false), MemoryTextAnalyzer.Analyze(memory.SearchContext, distinct: false), averageLength);
+            var score = LexicalSearch.Score(inverse, memory.Text, memory.SearchContext, averageLength);
             if (score > 0)
             {
                 hits.Add(new MemorySearchHit(memory, score));
             }
         }
 
-        hits.Sort((left, right) => right.LexicalScore.CompareTo(left.LexicalScore) is var order && order != 0
-            ? order
-            : right.Memory.CreatedAt.CompareTo(left.Memory.CreatedAt));
+        hits.Sort((left, right) => LexicalSearch.CompareHits(left.LexicalScore, left.Memory.CreatedAt, right.LexicalScore, right.Memory.CreatedAt));
         return hits.Count > query.Limit ? hits.GetRange(0, query.Limit) : hits;
     }
 
     /// <summary>Postings FTS5 may rank per query (see <see cref="SearchAsync"/>): bm25() costs about 3 µs a row (it
     /// looks up each row's size), the largest part of a search. 600 → 300 cut CPU per recall at 100,000 memories from
     /// 1.55–1.6 to about 1.45 ms; LoCoMo recall@10 was 0.779 at 600, 0.780 at 300, 0.778 at 250 and at 5,000.</summary>
-    public const int RankedPostingBudget = 300;
+    public const int RankedPostingBudget = LexicalSearch.RankedPostingBudget;
 
     /// <summary>The newest memories holding only common terms that are added as candidates.</summary>
-    public const int CommonTermCandidates = 60;
+    public const int CommonTermCandidates = LexicalSearch.CommonTermCandidates;
 
     /// <summary>The scope part of a MATCH: kinds and retirement are tokens of the scope column; null when there is nothing to filter.</summary>
     private static string? MatchFilter(MemorySearchQuery query)
@@ -1175,18 +1159,7 @@ public sealed partial class SqliteMemoryStore : IMemoryStore
         };
     }
 
-    /// <summary>
-    /// The prefix of a user's terms in the index ("u" and 12 hex digits of SHA-256 of the user id): every term is
-    /// indexed as prefix+term, so each user has their own postings lists. A search reads only the user's postings
-    /// (an AND with a per-user token would walk all of a big user's postings) and gets per-user document frequencies.
-    /// A prefix collision between two users costs only IDF accuracy: rows are still checked by user id.
-    /// </summary>
-    private static string UserPrefix(string userId)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(userId), hash);
-        return "u" + Convert.ToHexStringLower(hash[..6]);
-    }
+    private static string UserPrefix(string userId) => LexicalSearch.UserPrefix(userId);
 
     [ThreadStatic]
     private static StringBuilder? t_prefixed;
