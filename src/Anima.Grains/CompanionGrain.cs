@@ -213,6 +213,9 @@ public sealed partial class CompanionGrain(
             await state.WriteStateAsync(CancellationToken.None);
         }
 
+        // The turn before this one may still be writing itself into long-term memory (it finishes after its "done"):
+        // what is recalled now includes it.
+        await _remembering;
         var context = new TurnContext(UserId, text, language, state.State.Profile, state.State.Settings, emotion, timeProvider.GetUtcNow());
         var history = userTurn is null ? [.. _recent] : _recent.Where(turn => turn.Id < userTurn.Id).ToList();
         var composing = Stopwatch.GetTimestamp();
@@ -233,14 +236,21 @@ public sealed partial class CompanionGrain(
         // Remembered after recall, so the message does not recall itself, and after the reply, in one write
         // with it: the message, the reply and the turn before them, each with its neighbours on both sides.
         // The write comes after "done": it is not latency the user waits for, and memory reads wait for it.
-        var remembering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finished = false;
         try
         {
             await foreach (var replyEvent in StreamReplyAsync(client, messages, reply.Run, storing is null ? null : AcceptedAsync(storing, emotion, stepStarted)))
             {
                 if (replyEvent.Kind == ReplyEventKind.Completed)
                 {
-                    _remembering = remembering.Task;
+                    // The reply is whole and stored. What is left (writing the turn into long-term memory, restarting the
+                    // idle clock) runs from here on this activation rather than when the reader asks for more, and the
+                    // companion is no longer busy: a quick next message is answered, not refused, and waits for this
+                    // write only before it recalls.
+                    finished = true;
+                    userTurn ??= storing is null ? null : await storing;
+                    _remembering = FinishTurnAsync(userTurn, _lastStoredReply);
+                    reply.Dispose();
                 }
 
                 yield return replyEvent;
@@ -248,10 +258,10 @@ public sealed partial class CompanionGrain(
         }
         finally
         {
-            try
+            // When the reader went away mid-reply (or the turn failed): what was said is remembered all the same. (A
+            // message whose write failed was never accepted: there is nothing to remember.)
+            if (!finished)
             {
-                // Also when the reader went away mid-reply: what was said is remembered all the same. (A message whose
-                // write failed was never accepted: there is nothing to remember.)
                 if (userTurn is null && storing is not null)
                 {
                     try
@@ -267,24 +277,38 @@ public sealed partial class CompanionGrain(
 
                 if (userTurn is not null)
                 {
-                    if (_lastStoredReply is { Text.Length: > 0 } storedReply && storedReply.Id > userTurn.Id)
-                    {
-                        await RememberAsync(storedReply, turnsWritten: 3);
-                    }
-                    else
-                    {
-                        await RememberAsync(userTurn);
-                    }
+                    var remembering = RememberTurnAsync(userTurn, _lastStoredReply);
+                    _remembering = remembering;
+                    await remembering;
                 }
             }
-            finally
-            {
-                remembering.TrySetResult();
-            }
         }
-
-        await ScheduleConsolidationAsync();
     }
+
+    /// <summary>After a turn's "done": writes it into long-term memory and restarts the idle clock; never throws.</summary>
+    private async Task FinishTurnAsync(ConversationTurn? userTurn, ConversationTurn? storedReply)
+    {
+        try
+        {
+            if (userTurn is not null)
+            {
+                await RememberTurnAsync(userTurn, storedReply);
+            }
+
+            await ScheduleConsolidationAsync();
+        }
+        catch (Exception exception)
+        {
+            // The conversation itself is stored; only its long-term memory (or the idle clock) is missing.
+            LogRememberFailed(logger, UserId, exception);
+        }
+    }
+
+    /// <summary>The message, and the reply when it was stored after it, with their neighbours.</summary>
+    private Task RememberTurnAsync(ConversationTurn userTurn, ConversationTurn? storedReply) =>
+        storedReply is { Text.Length: > 0 } && storedReply.Id > userTurn.Id
+            ? RememberAsync(storedReply, turnsWritten: 3)
+            : RememberAsync(userTurn);
 
     private static ReplyEvent[] AcceptedEvents(ConversationTurn userTurn, PerceivedEmotion? emotion) =>
         emotion is null
@@ -879,6 +903,9 @@ public sealed partial class CompanionGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the consolidation reminder could not be registered; the idle timer still runs.")]
     private static partial void LogReminderFailed(ILogger logger, string userId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: a finished turn could not be written into long-term memory.")]
+    private static partial void LogRememberFailed(ILogger logger, string userId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Companion {UserId}: a reply nobody was reading any more was cancelled for a new turn.")]
     private static partial void LogReplyAbandoned(ILogger logger, string userId);

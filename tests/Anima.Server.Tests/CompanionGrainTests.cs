@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Anima.Abstractions;
 using Anima.Core.Conversation;
+using Anima.Core.Memory;
 using Anima.Core.Mind;
 using Anima.Core.Prompting;
 using Anima.Grains;
@@ -24,6 +25,8 @@ public sealed class CompanionGrainTests : IAsyncLifetime
     internal static FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
 
     internal static ScriptedChatClient Mind { get; } = new();
+
+    internal static GatedConversationMemory Memory { get; } = new();
 
     public async ValueTask InitializeAsync()
     {
@@ -75,6 +78,42 @@ public sealed class CompanionGrainTests : IAsyncLifetime
 
         var history = await companion.GetHistoryAsync(10, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(["one", "first"], history.Turns.Select(turn => turn.Text));
+    }
+
+    [Fact]
+    public async Task Send_RightAfterDone_IsAnsweredNotRefused_AndRecallsOnlyOnceThePreviousTurnIsRemembered()
+    {
+        const string User = "grain-user-quick";
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var companion = Companion(User);
+        var held = new TaskCompletionSource();
+        Memory.Gates[User] = held.Task;
+        Mind.Reply = _ => ["first reply"];
+        await using var first = companion.SendAsync("one", cancellationToken: cancellationToken).WithBatchSize(1).GetAsyncEnumerator(cancellationToken);
+        while (await first.MoveNextAsync() && first.Current.Kind != ReplyEventKind.Completed)
+        {
+        }
+
+        // "done" has been read; the first turn is still being written into long-term memory (held back), and its
+        // reader has not asked for anything more. A quick second message is not refused as busy:
+        Assert.Equal(ReplyEventKind.Completed, first.Current.Kind);
+        Mind.Reply = _ => ["second reply"];
+        var second = companion.SendAsync("two", cancellationToken: cancellationToken).ToListAsync(cancellationToken).AsTask();
+        await Task.Delay(300, cancellationToken);
+        // ...it waits for that write before it recalls,
+        Assert.False(second.IsCompleted);
+        Assert.Empty(Memory.Remembered(User));
+        held.SetResult();
+
+        // ...then is answered in full, and the memory has both turns in order.
+        var events = await second;
+        Assert.Equal(TurnStatus.Complete, events[^1].Status);
+        Assert.Equal("second reply", string.Concat(events.Where(e => e.Kind == ReplyEventKind.Token).Select(e => e.Text)));
+        await companion.WhenRememberedAsync(cancellationToken);
+        Assert.Equal(["one", "first reply", "two", "second reply"], Memory.Remembered(User).Distinct());
+        while (await first.MoveNextAsync())
+        {
+        }
     }
 
     [Fact]
@@ -339,6 +378,7 @@ public sealed class CompanionGrainTests : IAsyncLifetime
             siloBuilder.Services.AddSingleton<SqliteConversationStore>();
             siloBuilder.Services.AddSingleton<IConversationStore>(provider => new GatedConversationStore(provider.GetRequiredService<SqliteConversationStore>()));
             siloBuilder.Services.AddSingleton<IMind>(Mind);
+            siloBuilder.Services.AddSingleton<IConversationMemory>(Memory);
             siloBuilder.Services.AddSingleton<PromptComposer>();
             siloBuilder.Services.AddSingleton<Anima.Core.Diagnostics.TurnTimings>();
             siloBuilder.Services.AddSingleton<TimeProvider>(Clock);
@@ -377,6 +417,34 @@ internal sealed class GatedConversationStore(IConversationStore inner) : IConver
     public Task<int> CountActiveUsersAsync(DateTimeOffset since, CancellationToken cancellationToken = default) => inner.CountActiveUsersAsync(since, cancellationToken);
 
     public Task<int> RecoverStreamingAsync(string userId, CancellationToken cancellationToken = default) => inner.RecoverStreamingAsync(userId, cancellationToken);
+}
+
+/// <summary>Long-term memory that records what each user's companion remembered, and that a test can hold back per user.</summary>
+internal sealed class GatedConversationMemory : IConversationMemory
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentQueue<string>> _remembered = new();
+
+    public System.Collections.Concurrent.ConcurrentDictionary<string, Task> Gates { get; } = new();
+
+    /// <summary>The texts of the turns remembered for <paramref name="userId"/>, in the order written (a turn may come again with new neighbours).</summary>
+    public IReadOnlyList<string> Remembered(string userId) => _remembered.TryGetValue(userId, out var turns) ? [.. turns] : [];
+
+    public async Task RememberAsync(string userId, IReadOnlyList<ConversationTurn> recent, CancellationToken cancellationToken = default)
+    {
+        if (Gates.TryGetValue(userId, out var gate))
+        {
+            await gate;
+        }
+
+        var turns = _remembered.GetOrAdd(userId, _ => new());
+        foreach (var turn in recent)
+        {
+            turns.Enqueue(turn.Text);
+        }
+    }
+
+    public Task<ConsolidationOutcome> ConsolidateAsync(string userId, IReadOnlyList<ConversationTurn> turns, IChatClient mind, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new ConsolidationOutcome(0, 0, 0, false, null));
 }
 
 /// <summary>A hand-written mind: replies from a settable script, or token by token from a channel the test writes.</summary>
