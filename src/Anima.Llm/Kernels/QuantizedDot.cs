@@ -1140,6 +1140,12 @@ public static unsafe class QuantizedDot
     private static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d) =>
         Sse3.HorizontalAdd(Sse3.HorizontalAdd(a, b), Sse3.HorizontalAdd(c, d));
 
+    /// <summary>
+    /// How far ahead the four-row k-quant decode kernels prefetch their weight stream: the hardware prefetcher alone left
+    /// a Q4_K matrix read from memory at 11.6–12.8 GB per CPU-second, 2048 bytes ahead gave 14.7–16.4 (loaded machine, +26%).
+    /// </summary>
+    private const int PrefetchDistance = 2048;
+
     private static void Dot4RowsQ4_K512(byte* row, long rowBytes, sbyte* values, float* scales, short* sums, int superBlocks, float* output)
     {
         // The rows one after another: read side by side, four rows are four interleaved streams, which the
@@ -1171,6 +1177,13 @@ public static unsafe class QuantizedDot
                 var aScale = scales[s * 8];
                 var aScale1 = scales[s * 8 + 8];
                 var block = rowData + s * 144;
+                // The next 288 bytes of the stream, PrefetchDistance ahead (the same stream: rows follow one another).
+                var ahead = block + PrefetchDistance;
+                Sse.Prefetch0(ahead);
+                Sse.Prefetch0(ahead + 64);
+                Sse.Prefetch0(ahead + 128);
+                Sse.Prefetch0(ahead + 192);
+                Sse.Prefetch0(ahead + 256);
                 UnpackScalesMinsK4(block + 4, out var subScales, out var subMins);
                 UnpackScalesMinsK4(block + 148, out var subScales1, out var subMins1);
                 var sum = Q4KSum512(block, subScales, Vector512.Load(a), Vector512.Load(a + 64), Vector512.Load(a + 128), Vector512.Load(a + 192), mask, shifts, index0, index1, index2, index3);
@@ -1245,6 +1258,15 @@ public static unsafe class QuantizedDot
             {
                 var a = values + s * 256;
                 var block = rowData + s * 210;
+                // The next 420 bytes of the stream, as in Dot4RowsQ4_K512.
+                var ahead = block + PrefetchDistance;
+                Sse.Prefetch0(ahead);
+                Sse.Prefetch0(ahead + 64);
+                Sse.Prefetch0(ahead + 128);
+                Sse.Prefetch0(ahead + 192);
+                Sse.Prefetch0(ahead + 256);
+                Sse.Prefetch0(ahead + 320);
+                Sse.Prefetch0(ahead + 384);
                 var sum0 = Q6KSum512(block, Vector512.Load(a), Vector512.Load(a + 64), Vector512.Load(a + 128), Vector512.Load(a + 192), Avx.LoadVector256(sums + s * 16), constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3);
                 var sum1 = Q6KSum512(block + 210, Vector512.Load(a + 256), Vector512.Load(a + 320), Vector512.Load(a + 384), Vector512.Load(a + 448), Avx.LoadVector256(sums + s * 16 + 16), constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3);
                 acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum0), Vector512.Create(table[*(ushort*)(block + 208)] * scales[s * 8]), acc0);
