@@ -4,6 +4,16 @@ using System.Runtime.CompilerServices;
 
 namespace Anima.Core.Mind;
 
+/// <summary>
+/// The buffers of streamed replies. A reply holds its buffers for its whole stream (a second or more), so buffers that
+/// the shared pool could not keep (it keeps a few per size per core; hundreds of replies stream at once under load)
+/// were new arrays that lived long enough to be promoted and copied by the collector. This pool keeps enough of them.
+/// </summary>
+internal static class MindBuffers
+{
+    public static ArrayPool<byte> Pool { get; } = ArrayPool<byte>.Create(maxArrayLength: 4 * 1024 * 1024, maxArraysPerBucket: 1024);
+}
+
 internal enum SseEventKind
 {
     Data = 0,
@@ -22,10 +32,10 @@ internal readonly record struct SseEvent(SseEventKind Kind, bool IsErrorEvent);
 /// </summary>
 internal sealed class SseLineReader : IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(8192);
+    private byte[] _buffer = MindBuffers.Pool.Rent(4096);
     private int _start;
     private int _end;
-    private byte[] _data = ArrayPool<byte>.Shared.Rent(4096);
+    private byte[] _data = MindBuffers.Pool.Rent(1024);
     private int _dataLength;
     private bool _ended;
 
@@ -104,9 +114,9 @@ internal sealed class SseLineReader : IDisposable
             var needed = _dataLength + (hasData ? 1 : 0) + value.Length;
             if (needed > _data.Length)
             {
-                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _data.Length * 2));
+                var larger = MindBuffers.Pool.Rent(Math.Max(needed, _data.Length * 2));
                 _data.AsSpan(0, _dataLength).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_data);
+                MindBuffers.Pool.Return(_data);
                 _data = larger;
             }
 
@@ -145,9 +155,9 @@ internal sealed class SseLineReader : IDisposable
             throw new InvalidDataException($"The mind streamed a line longer than {OpenAiCompatibleChatClient.MaximumLineBytes / 1024} KiB.");
         }
 
-        var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+        var larger = MindBuffers.Pool.Rent(_buffer.Length * 2);
         _buffer.AsSpan(0, _end).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        MindBuffers.Pool.Return(_buffer);
         _buffer = larger;
     }
 
@@ -155,8 +165,8 @@ internal sealed class SseLineReader : IDisposable
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            ArrayPool<byte>.Shared.Return(_data);
+            MindBuffers.Pool.Return(_buffer);
+            MindBuffers.Pool.Return(_data);
             _buffer = [];
             _data = [];
         }
@@ -166,7 +176,7 @@ internal sealed class SseLineReader : IDisposable
 /// <summary>A request body written by a <see cref="System.Text.Json.Utf8JsonWriter"/> into pooled arrays, returned on dispose.</summary>
 internal sealed class PooledJsonBody : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16384);
+    private byte[] _buffer = MindBuffers.Pool.Rent(8192);
     private int _written;
 
     public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _written);
@@ -199,9 +209,9 @@ internal sealed class PooledJsonBody : IBufferWriter<byte>, IDisposable
             return;
         }
 
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + Math.Max(sizeHint, 256)));
+        var larger = MindBuffers.Pool.Rent(Math.Max(_buffer.Length * 2, _written + Math.Max(sizeHint, 256)));
         _buffer.AsSpan(0, _written).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        MindBuffers.Pool.Return(_buffer);
         _buffer = larger;
     }
 
@@ -209,7 +219,7 @@ internal sealed class PooledJsonBody : IBufferWriter<byte>, IDisposable
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            MindBuffers.Pool.Return(_buffer);
             _buffer = [];
         }
     }
