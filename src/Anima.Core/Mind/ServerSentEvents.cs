@@ -12,6 +12,15 @@ namespace Anima.Core.Mind;
 internal static class MindBuffers
 {
     public static ArrayPool<byte> Pool { get; } = ArrayPool<byte>.Create(maxArrayLength: 4 * 1024 * 1024, maxArraysPerBucket: 1024);
+
+    /// <summary>Replaces <paramref name="buffer"/> with a pooled one of at least <paramref name="size"/> bytes, keeping its first <paramref name="keep"/> bytes.</summary>
+    public static void Grow(ref byte[] buffer, int keep, int size)
+    {
+        var larger = Pool.Rent(size);
+        buffer.AsSpan(0, keep).CopyTo(larger);
+        Pool.Return(buffer);
+        buffer = larger;
+    }
 }
 
 internal enum SseEventKind
@@ -114,10 +123,7 @@ internal sealed class SseLineReader : IDisposable
             var needed = _dataLength + (hasData ? 1 : 0) + value.Length;
             if (needed > _data.Length)
             {
-                var larger = MindBuffers.Pool.Rent(Math.Max(needed, _data.Length * 2));
-                _data.AsSpan(0, _dataLength).CopyTo(larger);
-                MindBuffers.Pool.Return(_data);
-                _data = larger;
+                MindBuffers.Grow(ref _data, _dataLength, Math.Max(needed, _data.Length * 2));
             }
 
             if (hasData)
@@ -155,10 +161,7 @@ internal sealed class SseLineReader : IDisposable
             throw new InvalidDataException($"The mind streamed a line longer than {OpenAiCompatibleChatClient.MaximumLineBytes / 1024} KiB.");
         }
 
-        var larger = MindBuffers.Pool.Rent(_buffer.Length * 2);
-        _buffer.AsSpan(0, _end).CopyTo(larger);
-        MindBuffers.Pool.Return(_buffer);
-        _buffer = larger;
+        MindBuffers.Grow(ref _buffer, _end, _buffer.Length * 2);
     }
 
     public void Dispose()
@@ -209,10 +212,7 @@ internal sealed class PooledJsonBody : IBufferWriter<byte>, IDisposable
             return;
         }
 
-        var larger = MindBuffers.Pool.Rent(Math.Max(_buffer.Length * 2, _written + Math.Max(sizeHint, 256)));
-        _buffer.AsSpan(0, _written).CopyTo(larger);
-        MindBuffers.Pool.Return(_buffer);
-        _buffer = larger;
+        MindBuffers.Grow(ref _buffer, _written, Math.Max(_buffer.Length * 2, _written + Math.Max(sizeHint, 256)));
     }
 
     public void Dispose()
