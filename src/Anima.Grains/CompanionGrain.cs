@@ -71,6 +71,22 @@ public sealed partial class CompanionGrain(
         Lap(TurnStage.Activate, started);
     }
 
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // A finished turn may still be writing itself into long-term memory (it runs after "done", outside any
+        // request): let it land before the companion leaves memory, within the time the runtime allows.
+        try
+        {
+            await _remembering.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The runtime would not wait longer; the conversation itself is stored.
+        }
+
+        await base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     public IAsyncEnumerable<ReplyEvent> SendAsync(string text, string? messageId = null, CancellationToken cancellationToken = default) =>
         TurnAsync(text, null, messageId, _options.TextEventInterval, cancellationToken);
 
