@@ -17,8 +17,16 @@ public static class MemoryWarmup
     public const int DefaultQueries = 1500;
 
     /// <summary>Warms the recall path with <paramref name="queries"/> queries; returns how long it took.</summary>
-    public static async Task<TimeSpan> RunAsync(int queries = DefaultQueries, CancellationToken cancellationToken = default)
+    public static Task<TimeSpan> RunAsync(int queries = DefaultQueries, CancellationToken cancellationToken = default) =>
+        RunAsync(queries, Path.GetTempPath(), cancellationToken);
+
+    /// <summary>
+    /// Warms the recall path with <paramref name="queries"/> queries on a throwaway store in <paramref name="directory"/>,
+    /// which it leaves as it found it; returns how long it took.
+    /// </summary>
+    public static async Task<TimeSpan> RunAsync(int queries, string directory, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ArgumentOutOfRangeException.ThrowIfNegative(queries);
         var started = Stopwatch.GetTimestamp();
         if (queries == 0)
@@ -26,7 +34,7 @@ public static class MemoryWarmup
             return TimeSpan.Zero;
         }
 
-        var path = Path.Combine(Path.GetTempPath(), $"anima-memory-warmup-{Guid.NewGuid():N}.db");
+        var path = Path.Combine(directory, $"anima-memory-warmup-{Guid.NewGuid():N}.db");
         try
         {
             var end = DateTimeOffset.UtcNow;
