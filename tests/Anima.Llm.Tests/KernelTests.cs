@@ -271,6 +271,39 @@ public sealed unsafe class KernelTests
         }
     }
 
+    [Fact]
+    public void Q4KOrder_IsTheNibbleOrderOfAQ4KBlock_AndOnlyWithSuperBlockScales()
+    {
+        const int Columns = 512;
+        var random = new Random(41);
+        var activations = new QuantizedActivations(2, Columns);
+        activations.Quantize(RandomVector(Columns * 2, random), 2);
+        Assert.Throws<InvalidOperationException>(() => activations.Q4KOrderOf(0));
+
+        activations.Quantize(RandomVector(Columns * 2, random), 2, superBlock: true);
+        for (var row = 0; row < 2; row++)
+        {
+            var values = activations.ValuesOf(row);
+            var order = activations.Q4KOrderOf(row);
+            var pairSums = activations.PairSumsOf(row);
+            var sums = activations.SumsOf(row);
+            for (var i = 0; i < Columns; i++)
+            {
+                // Position i of the reordered row: 64-value register (i / 64) of its 128-value half, byte i % 32 within it.
+                var half = i / 128 * 128;
+                var register = i % 128 / 64;
+                var second = i % 64 / 32;
+                var source = half + (register == 0 ? 0 : 32) + (second == 0 ? 0 : 64) + i % 32;
+                Assert.Equal(values[source], order[i]);
+            }
+
+            for (var pair = 0; pair < Columns / 32; pair++)
+            {
+                Assert.Equal(sums[2 * pair] + sums[2 * pair + 1], pairSums[pair]);
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(QuantizedTypes))]
     public void Dot4Rows_FourRowsOneToken_MatchesReference(GgmlType type)
@@ -288,7 +321,7 @@ public sealed unsafe class KernelTests
         fixed (float* outputPointer = output)
         {
             // Rows 1-4 against token 2: neither the first row nor the first token, so offsets are exercised.
-            QuantizedDot.Dot4Rows(type, rowPointer + rowBytes, rowBytes, activations.ValuesOf(2), activations.ScalesOf(2), activations.SumsOf(2), Columns, outputPointer);
+            QuantizedDot.Dot4Rows(type, rowPointer + rowBytes, rowBytes, activations, 2, Columns, outputPointer);
             for (var r = 0; r < 4; r++)
             {
                 var reference = QuantizedDot.Reference(type, rowPointer + (r + 1) * rowBytes, activations.ValuesOf(2), activations.ScalesOf(2), Columns);

@@ -205,7 +205,7 @@ public static unsafe class MatMul
                 {
                     for (; row + 4 <= lastRow; row += 4)
                     {
-                        QuantizedDot.Dot4Rows(type, data + row * rowBytes, rowBytes, quantized!.ValuesOf(token), quantized.ScalesOf(token), quantized.SumsOf(token), columns, output + token * outputStride + row);
+                        QuantizedDot.Dot4Rows(type, data + row * rowBytes, rowBytes, quantized!, token, columns, output + token * outputStride + row);
                     }
                 }
 

@@ -46,6 +46,35 @@ public sealed unsafe class QuantizedActivations
     public short* SumsOf(int row) => (short*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Sums[row * Columns / 16]);
 
     /// <summary>
+    /// Row <paramref name="row"/>'s values reordered for the Q4_K single-token kernel, which takes a Q4_K block's nibbles 64
+    /// bytes at a time: per 256 values, values 0-31 and 64-95 (the low nibbles of the first 64 bytes), 32-63 and 96-127
+    /// (their high nibbles), then the same for 128-255. Made by <see cref="Quantize"/> with super-block scales only.
+    /// </summary>
+    public sbyte* Q4KOrderOf(int row)
+    {
+        RequireSuperBlockLayout();
+        return (sbyte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _q4kOrder![row * Columns]);
+    }
+
+    /// <summary>Row <paramref name="row"/>'s sums of every 32 values (<see cref="Sums"/> added in pairs); with super-block scales only.</summary>
+    public short* PairSumsOf(int row)
+    {
+        RequireSuperBlockLayout();
+        return (short*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _pairSums![row * Columns / 32]);
+    }
+
+    private sbyte[]? _q4kOrder;
+    private short[]? _pairSums;
+
+    private void RequireSuperBlockLayout()
+    {
+        if (!SuperBlockScaled || _q4kOrder is null)
+        {
+            throw new InvalidOperationException("The Q4_K layout is made only for activations quantized with super-block scales.");
+        }
+    }
+
+    /// <summary>
     /// Whether every run of 256 values shares one scale (the 8 entries of <see cref="Scales"/> for it
     /// are equal). The k-quant kernels need this: it lets them sum whole super-blocks in integers.
     /// </summary>
@@ -109,6 +138,34 @@ public sealed unsafe class QuantizedActivations
 
             Sums[block * 2] = (short)sum0;
             Sums[block * 2 + 1] = (short)sum1;
+        }
+
+        if (superBlock)
+        {
+            MakeSuperBlockLayout(rows);
+        }
+    }
+
+    /// <summary>Fills <see cref="Q4KOrderOf"/> and <see cref="PairSumsOf"/> for the first <paramref name="rows"/> rows.</summary>
+    private void MakeSuperBlockLayout(int rows)
+    {
+        _q4kOrder ??= GC.AllocateArray<sbyte>(CapacityRows * Columns, pinned: true);
+        _pairSums ??= GC.AllocateArray<short>(CapacityRows * Columns / 32, pinned: true);
+        fixed (sbyte* values = Values, order = _q4kOrder)
+        {
+            var end = (long)rows * Columns;
+            for (long half = 0; half < end; half += 128)
+            {
+                Vector256.Store(Vector256.Load(values + half), order + half);
+                Vector256.Store(Vector256.Load(values + half + 64), order + half + 32);
+                Vector256.Store(Vector256.Load(values + half + 32), order + half + 64);
+                Vector256.Store(Vector256.Load(values + half + 96), order + half + 96);
+            }
+        }
+
+        for (var pair = 0; pair < rows * Columns / 32; pair++)
+        {
+            _pairSums[pair] = (short)(Sums[2 * pair] + Sums[2 * pair + 1]);
         }
     }
 
