@@ -1157,6 +1157,20 @@ public static unsafe class QuantizedDot
     private const int FarPrefetchDistance = 16384;
 
     /// <summary>
+    /// Prefetches <paramref name="lines"/> cache lines of a row stream both <see cref="PrefetchDistance"/> ahead into L1 and
+    /// <see cref="FarPrefetchDistance"/> ahead into L2 (a constant count, unrolled where it is inlined).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchStream(byte* position, int lines)
+    {
+        for (var line = 0; line < lines; line++)
+        {
+            Sse.Prefetch0(position + PrefetchDistance + 64 * line);
+            Sse.Prefetch1(position + FarPrefetchDistance + 64 * line);
+        }
+    }
+
+    /// <summary>
     /// Four Q4_K rows against one token: the nibbles of 64 bytes at a time, low and high, each against a register of
     /// activations laid out to match (<see cref="QuantizedActivations.Q4KOrderOf"/>), so that no byte is loaded twice or
     /// shifted by a variable amount; the two sub-block scales of a register come from one in-lane byte shuffle of the
@@ -1195,18 +1209,7 @@ public static unsafe class QuantizedDot
                 var aScale1 = scales[s * 8 + 8];
                 var block = rowData + s * 144;
                 // The next 288 bytes of the stream, near into L1 and far into L2 (the same stream: rows follow one another).
-                var ahead = block + PrefetchDistance;
-                Sse.Prefetch0(ahead);
-                Sse.Prefetch0(ahead + 64);
-                Sse.Prefetch0(ahead + 128);
-                Sse.Prefetch0(ahead + 192);
-                Sse.Prefetch0(ahead + 256);
-                var far = block + FarPrefetchDistance;
-                Sse.Prefetch1(far);
-                Sse.Prefetch1(far + 64);
-                Sse.Prefetch1(far + 128);
-                Sse.Prefetch1(far + 192);
-                Sse.Prefetch1(far + 256);
+                PrefetchStream(block, 5);
                 UnpackScalesMinsK4(block + 4, out var subScales, out var subMins);
                 UnpackScalesMinsK4(block + 148, out var subScales1, out var subMins1);
                 var sum = Q4KSum512(block, subScales, a, mask, control0, control1, control2, control3);
@@ -1292,22 +1295,7 @@ public static unsafe class QuantizedDot
                 var a = values + s * 256;
                 var block = rowData + s * 210;
                 // The next 420 bytes of the stream, near and far, as in Dot4RowsQ4_K512.
-                var ahead = block + PrefetchDistance;
-                Sse.Prefetch0(ahead);
-                Sse.Prefetch0(ahead + 64);
-                Sse.Prefetch0(ahead + 128);
-                Sse.Prefetch0(ahead + 192);
-                Sse.Prefetch0(ahead + 256);
-                Sse.Prefetch0(ahead + 320);
-                Sse.Prefetch0(ahead + 384);
-                var far = block + FarPrefetchDistance;
-                Sse.Prefetch1(far);
-                Sse.Prefetch1(far + 64);
-                Sse.Prefetch1(far + 128);
-                Sse.Prefetch1(far + 192);
-                Sse.Prefetch1(far + 256);
-                Sse.Prefetch1(far + 320);
-                Sse.Prefetch1(far + 384);
+                PrefetchStream(block, 7);
                 var sum0 = Q6KSum512(block, Vector512.Load(a), Vector512.Load(a + 64), Vector512.Load(a + 128), Vector512.Load(a + 192), Avx.LoadVector256(sums + s * 16), constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3);
                 var sum1 = Q6KSum512(block + 210, Vector512.Load(a + 256), Vector512.Load(a + 320), Vector512.Load(a + 384), Vector512.Load(a + 448), Avx.LoadVector256(sums + s * 16 + 16), constants.Low, constants.HighBits, constants.LeftShifts, constants.RightShifts, groups0, groups1, groups2, groups3);
                 acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum0), Vector512.Create(table[*(ushort*)(block + 208)] * scales[s * 8]), acc0);
@@ -1374,10 +1362,7 @@ public static unsafe class QuantizedDot
             for (; b + 2 <= blocks; b += 2)
             {
                 // 68 bytes per step: two lines ahead, so that no line of the stream is skipped (see PrefetchDistance).
-                Sse.Prefetch0(rowData + b * 34 + PrefetchDistance);
-                Sse.Prefetch0(rowData + b * 34 + PrefetchDistance + 64);
-                Sse.Prefetch1(rowData + b * 34 + FarPrefetchDistance);
-                Sse.Prefetch1(rowData + b * 34 + FarPrefetchDistance + 64);
+                PrefetchStream(rowData + b * 34, 2);
                 acc0 = Q8Block(rowData + b * 34, Avx.LoadVector256(values + b * 32), scales[b], ones, table, acc0);
                 acc1 = Q8Block(rowData + b * 34 + 34, Avx.LoadVector256(values + b * 32 + 32), scales[b + 1], ones, table, acc1);
             }
