@@ -88,6 +88,67 @@ public sealed class BenchLlmCommand : ICliCommand
     }
 }
 
+/// <summary><c>anima bench kernels</c>: bytes per second of each decode kernel, in cache and from memory, on one thread.</summary>
+public sealed class BenchKernelsCommand : ICliCommand
+{
+    public string Name => "bench kernels";
+
+    public string Summary => "Measure the local engine's decode kernels alone (GB/s per weight type, in cache and from memory).";
+
+    public string Usage => """
+        Usage: anima bench kernels [--types Q8_0,Q5_0,Q4_K,Q6_K] [--columns 1536] [--memory-mb 256] [--seconds 1]
+          --types      weight types to measure (default: every type with a decode kernel on this CPU)
+          --columns    values per row (a multiple of 256 for Q4_K/Q6_K, of 32 for Q8_0/Q5_0)
+          --memory-mb  size of the matrix read "from memory" (the "in cache" one is 256 KiB)
+          --seconds    time per measurement
+        One thread, four rows per call as the engine decodes; each kernel is first checked against the plain reference.
+        """;
+
+    public async Task<int> RunAsync(CliArguments arguments, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(context);
+        var typeNames = arguments.Get("--types");
+        var columns = arguments.GetInt32("--columns", 1536, 32, 1 << 20);
+        var memoryMegabytes = arguments.GetInt32("--memory-mb", 256, 1, 8192);
+        var seconds = arguments.GetDouble("--seconds", 1);
+        arguments.ThrowIfUnused();
+        if (seconds is <= 0 or > 600)
+        {
+            throw new CliUsageException($"--seconds must be more than 0 and at most 600; got {seconds.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        var types = new List<GgmlType>();
+        foreach (var name in typeNames?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [.. KernelBenchmark.Types.Select(t => t.ToString())])
+        {
+            if (!Enum.TryParse<GgmlType>(name, ignoreCase: true, out var type) || !KernelBenchmark.Types.Contains(type))
+            {
+                throw new CliUsageException($"No decode kernel to measure for '{name}' on this CPU; measurable: {string.Join(", ", KernelBenchmark.Types)}.");
+            }
+
+            var multiple = Anima.Llm.Kernels.QuantizedDot.NeedsSuperBlockScales(type) ? 256 : GgmlTypeInfo.BlockValues(type);
+            if (columns % multiple != 0)
+            {
+                throw new CliUsageException($"--columns {columns} is not a multiple of {multiple}, which {type} rows need.");
+            }
+
+            types.Add(type);
+        }
+
+        var duration = TimeSpan.FromSeconds(seconds);
+        await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"decode kernels, one thread, rows of {columns} values, GB per second of processor time (wall-clock in brackets)"));
+        foreach (var type in types)
+        {
+            var inCache = await Task.Run(() => KernelBenchmark.Run(type, columns, 256 << 10, duration, cancellationToken: cancellationToken), cancellationToken);
+            var fromMemory = await Task.Run(() => KernelBenchmark.Run(type, columns, (long)memoryMegabytes << 20, duration, cancellationToken: cancellationToken), cancellationToken);
+            await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{type}: in cache ({inCache.MatrixBytes / 1024} KiB) {inCache.BytesPerCpuSecond / 1e9:0.00} ({inCache.BytesPerSecond / 1e9:0.00}); from memory ({fromMemory.MatrixBytes / 1e6:0} MB) {fromMemory.BytesPerCpuSecond / 1e9:0.00} ({fromMemory.BytesPerSecond / 1e9:0.00}); largest difference from the reference {Math.Max(inCache.MaxRelativeError, fromMemory.MaxRelativeError):0.0e+0}"));
+        }
+
+        return 0;
+    }
+}
+
 /// <summary><c>anima model random</c>: a GGUF file of a real model's shape with random weights, for benchmarks.</summary>
 public sealed class ModelRandomCommand : ICliCommand
 {
