@@ -212,7 +212,7 @@ public sealed unsafe class TransformerModel : IDisposable
                 var layer = _layers[l];
                 var mark = ForwardProfile.Start();
                 RmsNorm(x, layer.AttentionNorm, normed, n, dimension, config.RmsEpsilon);
-                var quantized = Prepare(_quantizedEmbedding, normed, n, dimension, layer.Query, layer.Key, layer.Value);
+                var quantized = Prepare(_quantizedEmbedding, normed, n, dimension, Threads, layer.Query, layer.Key, layer.Value);
                 ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
                 MatMul.Multiply(
                     [new(layer.Query, query, config.QueryDimension), new(layer.Key, key, config.KeyValueDimension), new(layer.Value, value, config.KeyValueDimension)],
@@ -249,7 +249,7 @@ public sealed unsafe class TransformerModel : IDisposable
                 Attend(session, l, query, attention, n, position, sliding ? config.SlidingWindow!.Value : int.MaxValue);
                 ForwardProfile.Record(ForwardPhase.Attention, ref mark);
 
-                var attentionQuantized = Prepare(_quantizedAttention, attention, n, config.QueryDimension, layer.AttentionOutput);
+                var attentionQuantized = Prepare(_quantizedAttention, attention, n, config.QueryDimension, Threads, layer.AttentionOutput);
                 ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
                 MatMul.Multiply(layer.AttentionOutput, attention, attentionQuantized, projected, n, dimension, Threads);
                 if (layer.PostAttentionNorm is not null)
@@ -261,26 +261,28 @@ public sealed unsafe class TransformerModel : IDisposable
                 TensorPrimitives.Add(new ReadOnlySpan<float>(x, n * dimension), new ReadOnlySpan<float>(projected, n * dimension), new Span<float>(x, n * dimension));
 
                 RmsNorm(x, layer.FeedForwardNorm, normed, n, dimension, config.RmsEpsilon);
-                quantized = Prepare(_quantizedEmbedding, normed, n, dimension, layer.Gate, layer.Up);
+                quantized = Prepare(_quantizedEmbedding, normed, n, dimension, Threads, layer.Gate, layer.Up);
                 var hidden = config.FeedForwardLength;
                 ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
                 MatMul.Multiply([new(layer.Gate, gate, hidden), new(layer.Up, up, hidden)], normed, quantized, n, Threads);
                 ForwardProfile.Record(ForwardPhase.GateUp, ref mark);
                 var gateSpan = new Span<float>(gate, n * hidden);
                 var upSpan = new Span<float>(up, n * hidden);
-                if (config.Activation == FeedForwardActivation.GeluTanh)
+                if (n > 1 && Threads > 1)
                 {
-                    GeluTanh(gateSpan);
-                    TensorPrimitives.Multiply(gateSpan, upSpan, gateSpan);
+                    // A prompt's rows on all threads (the activation is per value, so rows are independent).
+                    var gateStart = (nint)gate;
+                    var upStart = (nint)up;
+                    var activation = config.Activation;
+                    ParallelWork.For(n, Threads, row => GatedActivation(
+                        new Span<float>((float*)gateStart + (long)row * hidden, hidden), new Span<float>((float*)upStart + (long)row * hidden, hidden), activation));
                 }
                 else
                 {
-                    // SwiGLU: silu(g)·u = sigmoid(g)·(g·u).
-                    TensorPrimitives.Multiply(upSpan, gateSpan, upSpan);
-                    TensorPrimitives.Sigmoid(gateSpan, gateSpan);
-                    TensorPrimitives.Multiply(gateSpan, upSpan, gateSpan);
+                    GatedActivation(gateSpan, upSpan, config.Activation);
                 }
-                var hiddenQuantized = Prepare(_quantizedHidden, gate, n, hidden, layer.Down);
+
+                var hiddenQuantized = Prepare(_quantizedHidden, gate, n, hidden, Threads, layer.Down);
                 ForwardProfile.Record(ForwardPhase.SwiGluAndQuantize, ref mark);
                 MatMul.Multiply(layer.Down, gate, hiddenQuantized, projected, n, dimension, Threads);
                 if (layer.PostFeedForwardNorm is not null)
@@ -315,7 +317,27 @@ public sealed unsafe class TransformerModel : IDisposable
         }
     }
 
-    private static QuantizedActivations? Prepare(QuantizedActivations buffer, float* input, int rows, int columns, params ReadOnlySpan<WeightMatrix> consumers)
+    /// <summary>The activation of a gated feed-forward layer, in place in <paramref name="gate"/>: act(gate)·up.</summary>
+    private static void GatedActivation(Span<float> gate, Span<float> up, FeedForwardActivation activation)
+    {
+        if (activation == FeedForwardActivation.GeluTanh)
+        {
+            GeluTanh(gate);
+            TensorPrimitives.Multiply(gate, up, gate);
+        }
+        else
+        {
+            // SwiGLU: silu(g)·u = sigmoid(g)·(g·u).
+            TensorPrimitives.Multiply(up, gate, up);
+            TensorPrimitives.Sigmoid(gate, gate);
+            TensorPrimitives.Multiply(gate, up, gate);
+        }
+    }
+
+    private static QuantizedActivations? Prepare(QuantizedActivations buffer, float* input, int rows, int columns, params ReadOnlySpan<WeightMatrix> consumers) =>
+        Prepare(buffer, input, rows, columns, 1, consumers);
+
+    private static QuantizedActivations? Prepare(QuantizedActivations buffer, float* input, int rows, int columns, int threads, params ReadOnlySpan<WeightMatrix> consumers)
     {
         var quantized = false;
         var superBlock = false;
@@ -330,7 +352,7 @@ public sealed unsafe class TransformerModel : IDisposable
             return null;
         }
 
-        buffer.Quantize(new ReadOnlySpan<float>(input, rows * columns), rows, superBlock);
+        buffer.Quantize(input, rows, superBlock, threads);
         return buffer;
     }
 

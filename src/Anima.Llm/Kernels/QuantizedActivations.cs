@@ -86,9 +86,34 @@ public sealed unsafe class QuantizedActivations
     /// </summary>
     public void Quantize(ReadOnlySpan<float> source, int rows, bool superBlock = false)
     {
-        if (rows > CapacityRows || source.Length < rows * Columns)
+        Begin(source.Length, rows, superBlock);
+        QuantizeRows(source, 0, rows, superBlock);
+    }
+
+    /// <summary>
+    /// <see cref="Quantize(ReadOnlySpan{float}, int, bool)"/> of a prompt's rows on up to <paramref name="threads"/> threads
+    /// (rows are independent, so the result is the same as on one).
+    /// </summary>
+    public void Quantize(float* source, int rows, bool superBlock, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        Begin((long)rows * Columns, rows, superBlock);
+        if (threads <= 1 || rows < 2)
         {
-            throw new ArgumentException($"{rows} rows of {Columns} exceed the capacity of {CapacityRows} rows or the {source.Length} values given.");
+            QuantizeRows(new ReadOnlySpan<float>(source, rows * Columns), 0, rows, superBlock);
+            return;
+        }
+
+        var columns = Columns;
+        var start = (nint)source;
+        ParallelWork.For(rows, threads, row => QuantizeRows(new ReadOnlySpan<float>((float*)start + (long)row * columns, columns), row, 1, superBlock));
+    }
+
+    private void Begin(long sourceLength, int rows, bool superBlock)
+    {
+        if (rows > CapacityRows || sourceLength < (long)rows * Columns)
+        {
+            throw new ArgumentException($"{rows} rows of {Columns} exceed the capacity of {CapacityRows} rows or the {sourceLength} values given.");
         }
 
         if (superBlock && Columns % 256 != 0)
@@ -98,18 +123,30 @@ public sealed unsafe class QuantizedActivations
 
         Rows = rows;
         SuperBlockScaled = superBlock;
-        var blocks = rows * Columns / 32;
-        var scale = 0f;
-        for (var block = 0; block < blocks; block++)
+        if (superBlock)
         {
+            _q4kOrder ??= GC.AllocateArray<sbyte>(CapacityRows * Columns, pinned: true);
+            _pairSums ??= GC.AllocateArray<short>(CapacityRows * Columns / 32, pinned: true);
+        }
+    }
+
+    /// <summary>Rows <paramref name="firstRow"/>.. of <paramref name="count"/> rows, from <paramref name="source"/> (those rows only).</summary>
+    private void QuantizeRows(ReadOnlySpan<float> source, int firstRow, int count, bool superBlock)
+    {
+        var first = firstRow * Columns / 32;
+        var blocks = count * Columns / 32;
+        var scale = 0f;
+        for (var local = 0; local < blocks; local++)
+        {
+            var block = first + local;
             var groupBlocks = superBlock ? 8 : 1;
-            if (block % groupBlocks == 0)
+            if (local % groupBlocks == 0)
             {
-                var group = source.Slice(block * 32, 32 * groupBlocks);
+                var group = source.Slice(local * 32, 32 * groupBlocks);
                 scale = Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(group)) / 127f;
             }
 
-            var input = source.Slice(block * 32, 32);
+            var input = source.Slice(local * 32, 32);
             var inverse = scale != 0 ? 1f / scale : 0f;
             Scales[block] = scale;
             var output = Values.AsSpan(block * 32, 32);
@@ -142,19 +179,17 @@ public sealed unsafe class QuantizedActivations
 
         if (superBlock)
         {
-            MakeSuperBlockLayout(rows);
+            MakeSuperBlockLayout(firstRow, count);
         }
     }
 
-    /// <summary>Fills <see cref="Q4KOrderOf"/> and <see cref="PairSumsOf"/> for the first <paramref name="rows"/> rows.</summary>
-    private void MakeSuperBlockLayout(int rows)
+    /// <summary>Fills <see cref="Q4KOrderOf"/> and <see cref="PairSumsOf"/> for rows <paramref name="firstRow"/>.. of <paramref name="count"/>.</summary>
+    private void MakeSuperBlockLayout(int firstRow, int count)
     {
-        _q4kOrder ??= GC.AllocateArray<sbyte>(CapacityRows * Columns, pinned: true);
-        _pairSums ??= GC.AllocateArray<short>(CapacityRows * Columns / 32, pinned: true);
         fixed (sbyte* values = Values, order = _q4kOrder)
         {
-            var end = (long)rows * Columns;
-            for (long half = 0; half < end; half += 128)
+            var end = (long)(firstRow + count) * Columns;
+            for (var half = (long)firstRow * Columns; half < end; half += 128)
             {
                 Vector256.Store(Vector256.Load(values + half), order + half);
                 Vector256.Store(Vector256.Load(values + half + 64), order + half + 32);
@@ -163,9 +198,9 @@ public sealed unsafe class QuantizedActivations
             }
         }
 
-        for (var pair = 0; pair < rows * Columns / 32; pair++)
+        for (var pair = firstRow * Columns / 32; pair < (firstRow + count) * Columns / 32; pair++)
         {
-            _pairSums[pair] = (short)(Sums[2 * pair] + Sums[2 * pair + 1]);
+            _pairSums![pair] = (short)(Sums[2 * pair] + Sums[2 * pair + 1]);
         }
     }
 
