@@ -271,6 +271,37 @@ public sealed unsafe class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Quantize_OnSeveralThreads_IsTheSameAsOnOne(bool superBlock)
+    {
+        const int Columns = 512;
+        const int Rows = 37;
+        var source = RandomVector(Columns * Rows, new Random(43));
+        var single = new QuantizedActivations(Rows, Columns);
+        var parallel = new QuantizedActivations(Rows, Columns);
+        single.Quantize(source, Rows, superBlock);
+        fixed (float* pointer = source)
+        {
+            parallel.Quantize(pointer, Rows, superBlock, threads: 2);
+        }
+
+        Assert.Equal(Rows, parallel.Rows);
+        Assert.Equal(superBlock, parallel.SuperBlockScaled);
+        Assert.Equal(single.Values, parallel.Values);
+        Assert.Equal(single.Scales, parallel.Scales);
+        Assert.Equal(single.Sums, parallel.Sums);
+        if (superBlock)
+        {
+            for (var row = 0; row < Rows; row++)
+            {
+                Assert.Equal(new ReadOnlySpan<sbyte>(single.Q4KOrderOf(row), Columns).ToArray(), new ReadOnlySpan<sbyte>(parallel.Q4KOrderOf(row), Columns).ToArray());
+                Assert.Equal(new ReadOnlySpan<short>(single.PairSumsOf(row), Columns / 32).ToArray(), new ReadOnlySpan<short>(parallel.PairSumsOf(row), Columns / 32).ToArray());
+            }
+        }
+    }
+
     [Fact]
     public void Q4KOrder_IsTheNibbleOrderOfAQ4KBlock_AndOnlyWithSuperBlockScales()
     {
