@@ -191,6 +191,7 @@ public sealed unsafe class KernelTests
     [InlineData(128)]
     [InlineData(8)]
     [InlineData(40)]
+    [InlineData(20)]
     public void AttentionKernels_MatchReference(int headDimension)
     {
         const int Positions = 37;
@@ -207,6 +208,19 @@ public sealed unsafe class KernelTests
             {
                 var reference = AttentionKernels.ReferenceDot(query, cache.AsSpan(t * Stride + 128, headDimension));
                 Assert.True(Math.Abs(AttentionKernels.Dot(q, rows + t * Stride + 128, headDimension) - reference) <= 1e-5 * Math.Max(1, Math.Abs(reference)));
+            }
+
+            // All the scores at once (four keys at a time, then the odd ones), scaled.
+            var scores = new float[Positions];
+            fixed (float* s = scores)
+            {
+                AttentionKernels.Scores(q, rows + 128, Stride, Positions, headDimension, 0.125f, s);
+            }
+
+            for (var t = 0; t < Positions; t++)
+            {
+                var reference = 0.125 * AttentionKernels.ReferenceDot(query, cache.AsSpan(t * Stride + 128, headDimension));
+                Assert.True(Math.Abs(scores[t] - reference) <= 1e-5 * Math.Max(1, Math.Abs(reference)), $"score {t}: {scores[t]} vs {reference}");
             }
 
             AttentionKernels.WeightedSum(w, rows + 128, Stride, Positions, o, headDimension);

@@ -486,11 +486,7 @@ public sealed unsafe class TransformerModel : IDisposable
         {
             fixed (float* weights = scores)
             {
-                var k = keyCache + first * kvDimension + kvOffset;
-                for (var t = 0; t < length; t++)
-                {
-                    weights[t] = AttentionKernels.Dot(q, k + t * kvDimension, headDimension) * scale;
-                }
+                AttentionKernels.Scores(q, keyCache + first * kvDimension + kvOffset, kvDimension, length, headDimension, scale, weights);
 
                 var span = new Span<float>(weights, length);
                 // Subtract the maximum first: exp of a large score would overflow to infinity.

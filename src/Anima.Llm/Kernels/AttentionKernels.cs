@@ -36,6 +36,44 @@ public static unsafe class AttentionKernels
     }
 
     /// <summary>
+    /// output[t] = scale · Σ query[i]·rows[t · stride + i] for t in 0..count-1: the attention scores of one query head
+    /// against <paramref name="count"/> cached keys spaced <paramref name="stride"/> floats apart. Four keys at a time, so
+    /// that their four sums are reduced together (three horizontal adds instead of four full reductions) and the call is
+    /// made once per head rather than once per key.
+    /// </summary>
+    public static void Scores(float* query, float* rows, int stride, int count, int length, float scale, float* output)
+    {
+        var t = 0;
+        if (Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx.IsSupported && length % 8 == 0)
+        {
+            for (; t + 4 <= count; t += 4)
+            {
+                var row0 = rows + t * stride;
+                var row1 = row0 + stride;
+                var row2 = row1 + stride;
+                var row3 = row2 + stride;
+                Vector256<float> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
+                for (var i = 0; i < length; i += 8)
+                {
+                    var q = Vector256.Load(query + i);
+                    sum0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(row0 + i), sum0);
+                    sum1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(row1 + i), sum1);
+                    sum2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(row2 + i), sum2);
+                    sum3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(row3 + i), sum3);
+                }
+
+                var pairs = System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(sum0, sum1), System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(sum2, sum3));
+                ((pairs.GetLower() + pairs.GetUpper()) * scale).Store(output + t);
+            }
+        }
+
+        for (; t < count; t++)
+        {
+            output[t] = Dot(query, rows + t * stride, length) * scale;
+        }
+    }
+
+    /// <summary>
     /// output[d] = Σ_t weights[t] · rows[t · stride + d] for d in 0..width-1: the attention-weighted sum
     /// of <paramref name="count"/> value rows spaced <paramref name="stride"/> floats apart.
     /// </summary>
