@@ -117,6 +117,28 @@ public sealed class OpenAiCompatibleContractTests : ChatClientContractTests
     }
 
     [Fact]
+    public async Task GetStreamingResponse_CancelledWithChunksAlreadyBuffered_YieldsNoMore()
+    {
+        // No pacing: the chunks arrive together, so most are in the client's buffer when it is cancelled.
+        _mind.TokensPerSecond = 0;
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var received = 0;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var update in Client.GetStreamingResponseAsync("Write a long story about the sea.", new ChatOptions { MaxOutputTokens = 400 }, cancellation.Token))
+            {
+                if (++received == 2)
+                {
+                    await cancellation.CancelAsync();
+                }
+            }
+        });
+
+        Assert.Equal(2, received);
+    }
+
+    [Fact]
     public async Task GetStreamingResponse_ServerError_Throws()
     {
         _mind.Fault = MindFault.ServerError;

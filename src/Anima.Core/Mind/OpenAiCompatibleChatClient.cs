@@ -139,6 +139,9 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
             var finished = false;
             while (true)
             {
+                // Events already read into the buffer are returned without touching the stream, so a cancelled
+                // reader would otherwise still get them: stop at the first update after cancellation.
+                cancellationToken.ThrowIfCancellationRequested();
                 SseEvent sse;
                 try
                 {
