@@ -52,6 +52,11 @@ public sealed partial class CompanionGrain(
     private ConversationTurn? _lastStoredReply;
     private Task _remembering = Task.CompletedTask;
 
+    // Restarting the idle clock after a turn (a grain timer, and a reminder: a write to the cluster's database, which
+    // right after start-up can wait for the reminder service). Only deactivation waits for it; the next turn and
+    // memory reads wait for _remembering alone.
+    private Task _scheduling = Task.CompletedTask;
+
     // A cut-off (what of a spoken reply the user heard) that arrived while the reply was still being written: it is
     // applied right after the reply is stored, so whichever comes first, the stored reply ends where the user cut it.
     private string? _pendingCutOff;
@@ -77,7 +82,7 @@ public sealed partial class CompanionGrain(
         // request): let it land before the companion leaves memory, within the time the runtime allows.
         try
         {
-            await _remembering.WaitAsync(cancellationToken);
+            await Task.WhenAll(_remembering, _scheduling).WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -265,7 +270,8 @@ public sealed partial class CompanionGrain(
                     // write only before it recalls.
                     finished = true;
                     userTurn ??= storing is null ? null : await storing;
-                    _remembering = FinishTurnAsync(userTurn, _lastStoredReply);
+                    _remembering = RememberFinishedTurnAsync(userTurn, _lastStoredReply);
+                    _scheduling = RestartIdleClockAsync(_scheduling);
                     reply.Dispose();
                 }
 
@@ -301,8 +307,8 @@ public sealed partial class CompanionGrain(
         }
     }
 
-    /// <summary>After a turn's "done": writes it into long-term memory and restarts the idle clock; never throws.</summary>
-    private async Task FinishTurnAsync(ConversationTurn? userTurn, ConversationTurn? storedReply)
+    /// <summary>After a turn's "done": writes it into long-term memory; never throws.</summary>
+    private async Task RememberFinishedTurnAsync(ConversationTurn? userTurn, ConversationTurn? storedReply)
     {
         try
         {
@@ -310,13 +316,26 @@ public sealed partial class CompanionGrain(
             {
                 await RememberTurnAsync(userTurn, storedReply);
             }
+        }
+        catch (Exception exception)
+        {
+            // The conversation itself is stored; only its long-term memory is missing.
+            LogRememberFailed(logger, UserId, exception);
+        }
+    }
 
+    /// <summary>After a turn's "done": restarts the idle clock, after the previous restart; never throws.</summary>
+    private async Task RestartIdleClockAsync(Task previous)
+    {
+        await previous;
+        try
+        {
             await ScheduleConsolidationAsync();
         }
         catch (Exception exception)
         {
-            // The conversation itself is stored; only its long-term memory (or the idle clock) is missing.
-            LogRememberFailed(logger, UserId, exception);
+            // Only the idle clock is missing; the next turn starts it again.
+            LogIdleClockFailed(logger, UserId, exception);
         }
     }
 
@@ -916,6 +935,9 @@ public sealed partial class CompanionGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the mind's memory extraction was unusable; nothing was stored.")]
     private static partial void LogConsolidationFailed(ILogger logger, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the idle clock could not be restarted after a turn; the next turn starts it again.")]
+    private static partial void LogIdleClockFailed(ILogger logger, string userId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Companion {UserId}: the consolidation reminder could not be registered; the idle timer still runs.")]
     private static partial void LogReminderFailed(ILogger logger, string userId, Exception exception);
