@@ -260,23 +260,32 @@ public sealed class CompanionGrainTests : IAsyncLifetime
         try
         {
             await using var reply = companion.SendAsync("Please remember the blue door.", cancellationToken: TestContext.Current.CancellationToken).WithBatchSize(1).GetAsyncEnumerator(TestContext.Current.CancellationToken);
-            var first = reply.MoveNextAsync().AsTask();
-
-            // The mind is asked while the message is still being written, and the reader hears nothing until it is stored.
-            await asked.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-            Assert.False(first.IsCompleted);
-
-            written.SetResult();
-            Assert.True(await first);
-            Assert.Equal(ReplyEventKind.Accepted, reply.Current.Kind);
-            var kinds = new List<ReplyEventKind>();
-            while (await reply.MoveNextAsync())
+            try
             {
-                kinds.Add(reply.Current.Kind);
-            }
+                var first = reply.MoveNextAsync().AsTask();
 
-            Assert.Equal(ReplyEventKind.Completed, kinds[^1]);
+                // The mind is asked while the message is still being written, and the reader hears nothing until it is stored.
+                await asked.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+                await Task.Delay(200, TestContext.Current.CancellationToken);
+                Assert.False(first.IsCompleted);
+
+                written.SetResult();
+                Assert.True(await first);
+                Assert.Equal(ReplyEventKind.Accepted, reply.Current.Kind);
+                var kinds = new List<ReplyEventKind>();
+                while (await reply.MoveNextAsync())
+                {
+                    kinds.Add(reply.Current.Kind);
+                }
+
+                Assert.Equal(ReplyEventKind.Completed, kinds[^1]);
+            }
+            finally
+            {
+                // A failed assertion must fail the test, not hang it: with the write held forever the reply could never
+                // end, and disposing its reader would wait for it.
+                written.TrySetResult();
+            }
             var history = await companion.GetHistoryAsync(2, cancellationToken: TestContext.Current.CancellationToken);
             Assert.Equal(["Please remember the blue door.", "Of course."], history.Turns.Select(turn => turn.Text));
         }
