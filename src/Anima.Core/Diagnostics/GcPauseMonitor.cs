@@ -9,6 +9,20 @@ namespace Anima.Core.Diagnostics;
 /// </summary>
 public sealed class GcPauseMonitor : EventListener
 {
+    private static readonly Lazy<GcPauseMonitor> ProcessMonitor = new(() => new GcPauseMonitor());
+
+    private GcPauseMonitor()
+    {
+    }
+
+    /// <summary>
+    /// The process's one monitor (GC pauses are the process's, whatever host asks). One listener for the process's
+    /// lifetime, never disposed: creating an EventListener while another is being disposed can deadlock inside the
+    /// runtime (its listener lock and its EventPipe dispatcher lock are taken in opposite orders), which test
+    /// processes that start and stop many hosts at once, each with Orleans' own listener, ran into.
+    /// </summary>
+    public static GcPauseMonitor Shared => ProcessMonitor.Value;
+
     private const int SuspendBegin = 9; // GCSuspendEEBegin_V1
     private const int RestartEnd = 3; // GCRestartEEEnd_V1
     private const EventKeywords GcKeyword = (EventKeywords)0x1;

@@ -57,7 +57,7 @@ public static class AnimaHostingExtensions
         // The companion's turn: perception and the mood it feeds into the prompt.
         services.AddSingleton<PromptComposer>();
         services.AddSingleton<Anima.Core.Diagnostics.TurnTimings>();
-        services.AddSingleton<Anima.Core.Diagnostics.GcPauseMonitor>();
+        services.AddSingleton(Anima.Core.Diagnostics.GcPauseMonitor.Shared); // an instance: the container never disposes it
         services.AddSingleton<Anima.Perception.ITextEmotionPerceiver>(_ => Anima.Perception.EmotionModel.Default);
         services.AddSingleton<IMessagePerceiver, Perception.TextEmotionPerceiver>();
         services.AddSingleton(new Anima.Perception.Mood.MoodTracker());
