@@ -266,21 +266,12 @@ public sealed unsafe class TransformerModel : IDisposable
                 ForwardProfile.Record(ForwardPhase.NormAndQuantize, ref mark);
                 MatMul.Multiply([new(layer.Gate, gate, hidden), new(layer.Up, up, hidden)], normed, quantized, n, Threads);
                 ForwardProfile.Record(ForwardPhase.GateUp, ref mark);
-                var gateSpan = new Span<float>(gate, n * hidden);
-                var upSpan = new Span<float>(up, n * hidden);
-                if (n > 1 && Threads > 1)
-                {
-                    // A prompt's rows on all threads (the activation is per value, so rows are independent).
-                    var gateStart = (nint)gate;
-                    var upStart = (nint)up;
-                    var activation = config.Activation;
-                    ParallelWork.For(n, Threads, row => GatedActivation(
-                        new Span<float>((float*)gateStart + (long)row * hidden, hidden), new Span<float>((float*)upStart + (long)row * hidden, hidden), activation));
-                }
-                else
-                {
-                    GatedActivation(gateSpan, upSpan, config.Activation);
-                }
+                // The activation is per value, so a prompt's rows run on all threads (a single row runs inline).
+                var gateStart = (nint)gate;
+                var upStart = (nint)up;
+                var activation = config.Activation;
+                ParallelWork.For(n, Threads, row => GatedActivation(
+                    new Span<float>((float*)gateStart + (long)row * hidden, hidden), new Span<float>((float*)upStart + (long)row * hidden, hidden), activation));
 
                 var hiddenQuantized = Prepare(_quantizedHidden, gate, n, hidden, Threads, layer.Down);
                 ForwardProfile.Record(ForwardPhase.SwiGluAndQuantize, ref mark);
@@ -309,7 +300,7 @@ public sealed unsafe class TransformerModel : IDisposable
                 {
                     var mark = ForwardProfile.Start();
                     RmsNorm(lastRow, _outputNorm, normed, 1, dimension, config.RmsEpsilon);
-                    var quantized = Prepare(_quantizedEmbedding, normed, 1, dimension, _output);
+                    var quantized = Prepare(_quantizedEmbedding, normed, 1, dimension, 1, _output);
                     MatMul.Multiply(_output, normed, quantized, logits, 1, config.VocabularySize, Threads);
                     ForwardProfile.Record(ForwardPhase.Logits, ref mark);
                 }
@@ -333,9 +324,6 @@ public sealed unsafe class TransformerModel : IDisposable
             TensorPrimitives.Multiply(gate, up, gate);
         }
     }
-
-    private static QuantizedActivations? Prepare(QuantizedActivations buffer, float* input, int rows, int columns, params ReadOnlySpan<WeightMatrix> consumers) =>
-        Prepare(buffer, input, rows, columns, 1, consumers);
 
     private static QuantizedActivations? Prepare(QuantizedActivations buffer, float* input, int rows, int columns, int threads, params ReadOnlySpan<WeightMatrix> consumers)
     {
